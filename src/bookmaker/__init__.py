@@ -1,0 +1,1 @@
+"""bookmaker: a book builder."""

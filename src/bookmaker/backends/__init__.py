@@ -1,0 +1,37 @@
+"""Back ends package rendered pages; they never render Markdown or templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import ConfigError, Reporter
+from ..layout import Rendered
+from ..model import Book
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    book: Book
+    timestamp: dt.datetime  # UTC, from SOURCE_DATE_EPOCH when set
+    reporter: Reporter
+
+
+class Backend(Protocol):
+    name: str
+    suffix: str
+
+    def write(self, rendered: Rendered, ctx: BuildContext) -> bytes: ...
+
+
+def build_timestamp() -> dt.datetime:
+    """SOURCE_DATE_EPOCH (reproducible builds) or now, in UTC, to the second."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    try:
+        return dt.datetime.fromtimestamp(int(raw), dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError.at(os.path.abspath("."), None, f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {raw!r}") from None

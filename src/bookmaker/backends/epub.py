@@ -1,0 +1,184 @@
+"""EPUB 3 packaging with ebooklib 0.20, around its known traps.
+
+- Our pages are complete XHTML documents: `_Page.get_content` returns them verbatim, so ebooklib's
+  lxml HTML re-parse never lowercases `viewBox`, drops `<body>` attributes, bare text or `<style>`.
+- The nav document is our own (layouts/nav.xhtml.j2) with toc and landmarks; ebooklib's generated
+  nav and its page-list (which takes any element with `epub:type` and `id`) are not used.
+- The cover page is an ordinary linear page listed in the landmarks (`set_cover` would make it
+  non-linear: OPF-096); the image has `properties="cover-image"` and an EPUB 2 `<meta name="cover">`.
+- svg/mathml manifest properties come from the layout's scan of each page (OPF-014).
+- The NCX is kept (omitting `EpubNcx` breaks ebooklib's spine) for EPUB 2 reading systems.
+- `<package>` gets `xml:lang`; `dcterms:modified` and every zip entry's time come from the build
+  timestamp, so the same manuscript and SOURCE_DATE_EPOCH give the same bytes.
+- The archive is written to memory and validated for emptiness first: ebooklib raises inside
+  `write_epub` on empty content and leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from typing import Any
+
+from ebooklib import epub
+
+from ..errors import OutputError
+from ..layout import Page, Rendered
+from . import BuildContext
+
+_XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+class _Page(epub.EpubHtml):
+    """An XHTML page that ebooklib stores exactly as rendered."""
+
+    def __init__(self, page: Page, uid: str) -> None:
+        super().__init__(uid=uid, file_name=page.href, title=page.title)
+        self.content = page.content.encode("utf-8")
+        self.properties = list(page.properties)
+        self.is_linear = page.linear
+
+    def get_content(self, default: Any = None) -> bytes:
+        return self.content
+
+
+class _Nav(epub.EpubNav):
+    def __init__(self, page: Page) -> None:
+        super().__init__(uid="nav", file_name=page.href, title=page.title)
+        self.content = page.content.encode("utf-8")
+        self.properties = list(page.properties)
+
+    def get_content(self, default: Any = None) -> bytes:
+        return self.content
+
+
+class _FixedTimeZip:
+    """The subset of ZipFile ebooklib uses, with every entry's time and mode fixed."""
+
+    def __init__(self, out: zipfile.ZipFile, when: dt.datetime) -> None:
+        self._out = out
+        self._date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
+
+    def writestr(self, name: str, data: bytes | str, compress_type: int | None = None) -> None:
+        info = zipfile.ZipInfo(name, date_time=self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED if compress_type is None else compress_type
+        info.external_attr = 0o100644 << 16
+        info.create_system = 3
+        self._out.writestr(info, data, compresslevel=9 if info.compress_type == zipfile.ZIP_DEFLATED else None)
+
+    def close(self) -> None:
+        self._out.close()
+
+
+class _Writer(epub.EpubWriter):
+    def __init__(self, target: io.BytesIO, book: epub.EpubBook, when: dt.datetime, language: str) -> None:
+        super().__init__(target, book, {"epub3_pages": False, "epub2_guide": True, "mtime": when})
+        self._when = when
+        self._language = language
+
+    def _get_nav(self, item: epub.EpubNav) -> bytes:
+        return item.get_content()
+
+    def _write_opf_file(self, root: Any) -> None:
+        root.set(f"{{{_XML_NS}}}lang", self._language)
+        super()._write_opf_file(root)
+
+    def write(self) -> None:
+        self.out = _FixedTimeZip(zipfile.ZipFile(self.file_name, "w"), self._when)
+        self.out.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+        self.out.close()
+
+
+def _accessibility(book: epub.EpubBook, summary: str) -> None:
+    def meta(prop: str, value: str) -> None:
+        book.add_metadata(None, "meta", value, {"property": prop})
+
+    meta("schema:accessMode", "textual")
+    meta("schema:accessMode", "visual")
+    meta("schema:accessModeSufficient", "textual")
+    meta("schema:accessModeSufficient", "textual,visual")
+    for feature in ("alternativeText", "displayTransformability", "readingOrder", "structuralNavigation", "tableOfContents"):
+        meta("schema:accessibilityFeature", feature)
+    meta("schema:accessibilityHazard", "none")
+    meta("schema:accessibilitySummary", summary)
+    meta("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")
+
+
+class EpubBackend:
+    name = "epub"
+    suffix = ".epub"
+
+    def write(self, rendered: Rendered, ctx: BuildContext) -> bytes:
+        config = ctx.book.config
+        if not any(p.kind == "chapter" and p.content.strip() for p in rendered.pages):
+            raise OutputError.at(config.root, None, "the book has no chapter content to package")
+        book = epub.EpubBook()
+        book.set_identifier(config.identifier)
+        book.set_title(config.title)
+        book.set_language(config.language)
+        for i, author in enumerate(config.authors):
+            book.add_author(author, uid=f"creator{i}")
+        if config.publisher:
+            book.add_metadata("DC", "publisher", config.publisher)
+        if config.date:
+            book.add_metadata("DC", "date", config.date)
+        if config.rights:
+            book.add_metadata("DC", "rights", config.rights)
+        if config.description:
+            book.add_metadata("DC", "description", config.description)
+        _accessibility(book, config.accessibility_summary or _default_summary(ctx))
+
+        cover_href = ctx.book.cover.href if ctx.book.cover else None
+        for n, asset in enumerate(rendered.assets):
+            if asset.href == cover_href:
+                item: epub.EpubItem = epub.EpubCover(uid="cover-image", file_name=asset.href)
+                item.media_type = asset.media_type
+                item.content = asset.data
+                book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+            elif asset.media_type.startswith("image/"):
+                item = epub.EpubImage(uid=f"img{n:04d}", file_name=asset.href, media_type=asset.media_type, content=asset.data)
+            else:
+                item = epub.EpubItem(uid=f"res{n:04d}", file_name=asset.href, media_type=asset.media_type, content=asset.data)
+            book.add_item(item)
+
+        spine: list[Any] = []
+        toc: list[Any] = []
+        for n, page in enumerate(rendered.pages):
+            if page.kind == "toc":
+                nav = _Nav(page)
+                book.add_item(nav)
+                spine.append(nav)
+                continue
+            item = _Page(page, uid=f"page{n:04d}")
+            book.add_item(item)
+            spine.append(item)
+            if page.kind == "chapter":
+                toc.append(epub.Link(page.href, page.title, uid=f"nav{n:04d}"))
+        book.add_item(epub.EpubNcx())
+        book.toc = toc
+        book.spine = spine
+        for kind, guide_type in (("cover", "cover"), ("toc", "toc")):
+            page = next(p for p in rendered.pages if p.kind == kind)
+            book.guide.append({"type": guide_type, "href": page.href, "title": page.title})
+        first_chapter = next(p for p in rendered.pages if p.kind == "chapter")
+        book.guide.append({"type": "text", "href": first_chapter.href, "title": "Start of Content"})
+
+        out = io.BytesIO()
+        _Writer(out, book, ctx.timestamp, config.language).write()  # type: ignore[arg-type]
+        return out.getvalue()
+
+
+def _default_summary(ctx: BuildContext) -> str:
+    placeholders = sum(1 for img in ctx.book.images if img.placeholder)
+    text = (
+        "This publication meets WCAG 2.1 Level AA. It has a navigable table of contents, "
+        "a logical reading order and headings that structure each chapter; every image has a text "
+        "alternative and its caption, and the text can be resized and restyled."
+    )
+    if placeholders:
+        text += f" {placeholders} of its images are placeholders that show where a picture belongs."
+    return text

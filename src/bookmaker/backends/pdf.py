@@ -1,0 +1,78 @@
+"""Print PDF with WeasyPrint. Packaging only: the HTML comes from the layouts.
+
+Resources are served from memory by a URL fetcher that knows only the book's assets, so the PDF
+holds exactly the fonts and images the EPUB does and nothing is fetched from anywhere else.
+WeasyPrint's warnings are collected and reported as the build's warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from ..errors import OutputError
+from ..layout import Asset, Rendered, layouts_dir
+from . import BuildContext
+
+BASE_URL = "https://book.invalid/"  # .invalid never resolves: nothing can leave the machine
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _fetcher(assets: dict[str, Asset]) -> Any:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class BookFetcher(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if not url.startswith(BASE_URL):
+                raise ValueError(f"not part of the book: {url}")
+            href = url[len(BASE_URL):].split("#")[0].split("?")[0]
+            asset = assets.get(href)
+            if asset is None:
+                raise ValueError(f"no such file in the book: {href}")
+            return URLFetcherResponse(url, asset.data, {"Content-Type": asset.media_type})
+
+    return BookFetcher()
+
+
+class PdfBackend:
+    name = "pdf"
+    suffix = ".pdf"
+
+    def write(self, rendered: Rendered, ctx: BuildContext) -> bytes:
+        from weasyprint import HTML
+        from weasyprint.logger import LOGGER
+        from weasyprint.text.fonts import FontConfiguration
+
+        (page,) = rendered.pages
+        assets = {a.href: a for a in rendered.assets}
+        collect = _Collect()
+        LOGGER.addHandler(collect)
+        try:
+            fonts = FontConfiguration()
+            html = HTML(string=page.content, base_url=BASE_URL, url_fetcher=_fetcher(assets))
+            document = html.render(font_config=fonts)
+            stamp = ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+            document.metadata.created = stamp
+            document.metadata.modified = stamp
+            config = ctx.book.config
+            document.metadata.title = config.title
+            document.metadata.authors = list(config.authors)
+            document.metadata.lang = config.language
+            identifier = hashlib.md5(config.identifier.encode("utf-8")).hexdigest().encode("ascii")
+            data: bytes = document.write_pdf(pdf_identifier=identifier)
+        finally:
+            LOGGER.removeHandler(collect)
+        for message in collect.messages:
+            ctx.reporter.warn(layouts_dir(), None, f"WeasyPrint: {message}")
+        if not data.startswith(b"%PDF-"):
+            raise OutputError.at(config.root, None, "WeasyPrint did not produce a PDF")
+        return data

@@ -1,0 +1,203 @@
+"""Pillow: probe real images, draw placeholders for missing ones, compute placed sizes.
+
+``fit()`` and ``placeholder_pixels()`` are pure; the rest is thin I/O around Pillow.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
+
+from .errors import ImageError, Reporter
+from .model import BookConfig, Image, ImageRef
+
+PRINT_DPI = 300
+DEFAULT_ASPECT = (3, 2)
+COVER_SIZE = (1600, 2560)  # the 1:1.6 ebook cover most stores ask for
+_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+
+
+def fit(width: float, height: float, box_width: float, box_height: float) -> tuple[float, float]:
+    """Scale (width, height) to the largest size with the same aspect ratio inside the box."""
+    if width <= 0 or height <= 0:
+        raise ValueError("image sides must be positive")
+    scale = min(box_width / width, box_height / height)
+    return width * scale, height * scale
+
+
+def placeholder_pixels(aspect: tuple[int, int], box_width: float, box_height: float, dpi: int = PRINT_DPI) -> tuple[int, int]:
+    """Pixels a placeholder needs to print at `dpi` where the layout places it."""
+    w_in, h_in = fit(aspect[0], aspect[1], box_width, box_height)
+    return math.ceil(round(w_in * dpi, 6)), math.ceil(round(h_in * dpi, 6))
+
+
+def figure_box(config: BookConfig) -> tuple[float, float]:
+    """The largest area, in inches, the print layout gives a figure."""
+    p = config.print
+    return p.text_width, p.text_height * p.figure_max_height
+
+
+def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    from .layout import layouts_dir
+
+    name = "CharisSIL-Bold.ttf" if bold else "CharisSIL-Regular.ttf"
+    return ImageFont.truetype(str(layouts_dir() / "fonts" / name), size)
+
+
+def _png(img: PILImage.Image, dpi: int) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[tuple[str, ImageFont.FreeTypeFont]], centre_x: int, top: int, fill: int | tuple[int, ...]) -> None:
+    y = top
+    for text, font in lines:
+        box = draw.textbbox((0, 0), text, font=font)
+        draw.text((centre_x - (box[2] - box[0]) // 2, y), text, font=font, fill=fill)
+        y += int((box[3] - box[1]) * 1.45) if text else font.size // 2
+
+
+def draw_placeholder(ref: ImageRef, size: tuple[int, int], placed: tuple[float, float]) -> bytes:
+    """A grey frame with the figure's label and alt text, so a proofreader sees what goes there."""
+    w, h = size
+    img = PILImage.new("L", size, 232)
+    draw = ImageDraw.Draw(img)
+    edge = max(3, w // 150)
+    draw.rectangle((0, 0, w - 1, h - 1), outline=90, width=edge)
+    draw.line((edge, edge, w - edge, h - edge), fill=205, width=max(1, edge // 2))
+    draw.line((edge, h - edge, w - edge, edge), fill=205, width=max(1, edge // 2))
+    unit = max(12, min(w, h) // 22)
+    label_font, body_font, small_font = _font(int(unit * 1.3), bold=True), _font(unit), _font(int(unit * 0.75))
+    chars = max(16, int(w * 0.8 / (unit * 0.5)))
+    alt_lines = textwrap.wrap(ref.alt or "(no description)", width=chars)[:6]
+    lines = [(f"{ref.label}: placeholder".strip(": "), label_font), ("", body_font)]
+    lines += [(line, body_font) for line in alt_lines]
+    lines += [("", body_font), (f"{w} × {h} px · {placed[0]:.2f} × {placed[1]:.2f} in at {PRINT_DPI} dpi", small_font)]
+    lines += [(f"missing: {ref.src}", small_font)]
+    heights = sum(int(f.size * 1.45) if t else f.size // 2 for t, f in lines)
+    pad = unit
+    box_w = min(w - 4 * edge, int(w * 0.86))
+    top = max(2 * edge, (h - heights) // 2)
+    draw.rectangle(((w - box_w) // 2, top - pad, (w + box_w) // 2, min(h - 2 * edge, top + heights + pad // 2)), fill=250, outline=150, width=max(1, edge // 2))
+    _draw_lines(draw, lines, w // 2, top, 40)
+    return _png(img, PRINT_DPI)
+
+
+def draw_cover(config: BookConfig) -> bytes:
+    """A typographic cover from the title and authors, for books that give no cover image."""
+    w, h = COVER_SIZE
+    img = PILImage.new("RGB", (w, h), (28, 36, 48))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((80, 80, w - 81, h - 81), outline=(196, 164, 98), width=6)
+    title_font = _font(124, bold=True)
+    lines = textwrap.wrap(config.title, width=16)
+    y = 420
+    for line in lines:
+        box = draw.textbbox((0, 0), line, font=title_font)
+        draw.text(((w - (box[2] - box[0])) // 2, y), line, font=title_font, fill=(245, 240, 228))
+        y += 168
+    if config.subtitle:
+        sub_font = _font(64)
+        y += 40
+        for line in textwrap.wrap(config.subtitle, width=32):
+            box = draw.textbbox((0, 0), line, font=sub_font)
+            draw.text(((w - (box[2] - box[0])) // 2, y), line, font=sub_font, fill=(210, 200, 180))
+            y += 90
+    draw.line((w // 2 - 160, y + 60, w // 2 + 160, y + 60), fill=(196, 164, 98), width=5)
+    author_font = _font(84)
+    authors = ", ".join(config.authors)
+    box = draw.textbbox((0, 0), authors, font=author_font)
+    draw.text(((w - (box[2] - box[0])) // 2, h - 420), authors, font=author_font, fill=(245, 240, 228))
+    return _png(img, 300)
+
+
+def _resolve_path(config: BookConfig, ref: ImageRef) -> Path:
+    """Image paths are relative to the book folder and must stay inside it."""
+    src = ref.src
+    if not src or "://" in src or src.startswith(("/", "\\", "data:", "file:")) or ":" in src.split("/")[0]:
+        raise ImageError.at(ref.path, ref.line, f"image '{src}' must be a path inside the book folder, such as images/photo.jpg")
+    pure = PurePosixPath(src)
+    if ".." in pure.parts:
+        raise ImageError.at(ref.path, ref.line, f"image '{src}' points outside the book folder")
+    root = config.root.resolve()
+    path = (root / pure).resolve()
+    if not path.is_relative_to(root):
+        raise ImageError.at(ref.path, ref.line, f"image '{src}' resolves outside the book folder")
+    return path
+
+
+def _href(src: str, media_type: str) -> str:
+    pure = PurePosixPath(src)
+    parts = [p for p in pure.parent.parts if p not in (".", "")]
+    if not parts or parts[0] != "images":
+        parts.insert(0, "images")
+    return str(PurePosixPath(*parts, pure.stem + _SUFFIX[media_type]))
+
+
+def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
+    box = figure_box(config)
+    path = _resolve_path(config, ref)
+    if not path.is_file():
+        reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
+        size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
+        placed = fit(*size, *box)
+        return Image(
+            src=ref.src, href=_href(ref.src, "image/png"), media_type="image/png",
+            data=draw_placeholder(ref, size, placed), width_px=size[0], height_px=size[1],
+            placed_width_in=round(placed[0], 4), placed_height_in=round(placed[1], 4), placeholder=True,
+        )
+    data = path.read_bytes()
+    try:
+        with PILImage.open(io.BytesIO(data)) as probe:
+            fmt = probe.format or ""
+            width, height = probe.size
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError) as exc:
+        raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' cannot be read: {exc}") from None
+    media_type = _MEDIA_TYPES.get(fmt)
+    if media_type is None:
+        raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' is {fmt or 'an unknown format'}; use JPEG, PNG, GIF or WebP")
+    placed = fit(width, height, *box)
+    return Image(
+        src=ref.src, href=_href(ref.src, media_type), media_type=media_type, data=data,
+        width_px=width, height_px=height, placed_width_in=round(placed[0], 4),
+        placed_height_in=round(placed[1], 4), placeholder=False,
+    )
+
+
+def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
+    """One Image per distinct src, in first-use order."""
+    seen: dict[str, Image] = {}
+    hrefs: dict[str, str] = {}
+    for ref in refs:
+        if ref.src in seen:
+            continue
+        image = load_image(config, ref, reporter)
+        if image.href in hrefs and hrefs[image.href] != ref.src:
+            raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' and '{hrefs[image.href]}' would both be stored as {image.href}; rename one")
+        hrefs[image.href] = ref.src
+        seen[ref.src] = image
+    return tuple(seen.values())
+
+
+def load_cover(config: BookConfig) -> Image:
+    if config.cover:
+        ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=None or 1, alt="Cover", label="Cover")
+        path = _resolve_path(config, ref)
+        if not path.is_file():
+            raise ImageError.at(ref.path, None, f"cover image '{config.cover}' not found")
+        image = load_image(config, ref, Reporter())
+        return Image(src=image.src, href="images/cover" + _SUFFIX[image.media_type], media_type=image.media_type,
+                     data=image.data, width_px=image.width_px, height_px=image.height_px,
+                     placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=False)
+    data = draw_cover(config)
+    return Image(src="", href="images/cover.png", media_type="image/png", data=data,
+                 width_px=COVER_SIZE[0], height_px=COVER_SIZE[1],
+                 placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=True)

@@ -1,0 +1,223 @@
+"""The Jinja2 environment over layouts/ and the pages it renders for a target.
+
+One set of templates feeds every target. `target` ("epub", "print", "preview") changes only which
+stylesheet is linked and a few flags; the chapter partial is the same for all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+from lxml import etree
+
+from .errors import LayoutError
+from .model import Book, Chapter, FigureBlock, HtmlBlock, Image
+
+Target = Literal["epub", "print", "preview"]
+PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One XHTML (EPUB, preview) or HTML (print) document, ready to package."""
+
+    href: str
+    title: str
+    kind: PageKind
+    content: str
+    linear: bool = True
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file a page refers to: stylesheet, font or image."""
+
+    href: str
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    target: Target
+    pages: tuple[Page, ...]
+    assets: tuple[Asset, ...]
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    label: str  # "1", "ii", "" …
+    title: str
+    href: str  # EPUB href; the print layout uses the fragment
+    anchor: str
+    kind: str
+
+
+def layouts_dir() -> Path:
+    """layouts/ of a source checkout, or the copy shipped inside the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "layouts", here.parents[1] / "layouts"):
+        if (candidate / "chapter.xhtml.j2").is_file():
+            return candidate
+    raise LayoutError.at(here, None, "layouts folder not found: reinstall bookmaker")
+
+
+@lru_cache(maxsize=4)
+def environment(folder: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["inches"] = lambda v: f"{float(v):.4f}".rstrip("0").rstrip(".") + "in"
+    return env
+
+
+_SEMANTICS = {
+    "introduction": "introduction", "preface": "preface", "foreword": "foreword",
+    "prologue": "prologue", "epilogue": "epilogue", "afterword": "afterword",
+    "acknowledgments": "acknowledgments", "acknowledgements": "acknowledgments",
+    "appendix": "appendix", "conclusion": "conclusion", "glossary": "glossary",
+}
+
+
+def semantics(chapter: Chapter) -> str:
+    """The epub:type / doc-* role of a chapter's section."""
+    if chapter.kind != "body":
+        return _SEMANTICS.get(chapter.title.strip().lower(), "chapter")
+    return "chapter"
+
+
+_ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+          (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+
+
+def toc_entries(book: Book) -> tuple[TocEntry, ...]:
+    return tuple(
+        TocEntry(label=str(ch.number) if ch.number else "", title=ch.title, href=ch.href, anchor=ch.id, kind=ch.kind)
+        for ch in book.chapters
+    )
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    folder = layouts_dir()
+    try:
+        return environment(folder).get_template(template).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise LayoutError.at(folder / str(exc.name), None, f"template '{exc.name}' not found in {folder}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise LayoutError.at(Path(exc.filename or folder / template), exc.lineno, f"template syntax: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise LayoutError.at(folder / template, _template_line(exc), f"template error: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def check_well_formed(page: Page) -> None:
+    """Every page we hand a back end must be well-formed XML: catches layout mistakes early."""
+    try:
+        etree.fromstring(page.content.encode("utf-8"), _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise LayoutError.at(layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
+
+
+def _context(book: Book, target: Target) -> dict[str, Any]:
+    return {
+        "book": book,
+        "config": book.config,
+        "target": target,
+        "images": {img.src: img for img in book.images},
+        "toc": toc_entries(book),
+        "semantics": semantics,
+        "FigureBlock": FigureBlock,
+        "HtmlBlock": HtmlBlock,
+    }
+
+
+def _stylesheet(name: str) -> Asset:
+    return Asset(f"css/{name}", "text/css", (layouts_dir() / name).read_bytes())
+
+
+def _image_assets(book: Book) -> tuple[Asset, ...]:
+    images: list[Image] = list(book.images)
+    if book.cover is not None:
+        images.insert(0, book.cover)
+    return tuple(Asset(img.href, img.media_type, img.data) for img in images)
+
+
+def render_chapter_page(book: Book, chapter: Chapter, target: Target) -> Page:
+    ctx = _context(book, target)
+    content = _render("chapter.xhtml.j2", {**ctx, "chapter": chapter})
+    page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
+    check_well_formed(page)
+    return page
+
+
+def _properties(content: str) -> tuple[str, ...]:
+    props = []
+    if re.search(r"<(svg:)?svg[\s>]", content):
+        props.append("svg")
+    if re.search(r"<(m:)?math[\s>]", content):
+        props.append("mathml")
+    return tuple(props)
+
+
+def render_epub(book: Book) -> Rendered:
+    ctx = _context(book, "epub")
+    pages = []
+    for template, href, title, kind in (
+        ("cover.xhtml.j2", "cover.xhtml", "Cover", "cover"),
+        ("titlepage.xhtml.j2", "titlepage.xhtml", "Title Page", "titlepage"),
+        ("copyright.xhtml.j2", "copyright.xhtml", "Copyright", "copyright"),
+        ("nav.xhtml.j2", "nav.xhtml", "Contents", "toc"),
+    ):
+        content = _render(template, ctx)
+        pages.append(Page(href, title, kind, content, properties=_properties(content)))
+    pages.extend(render_chapter_page(book, ch, "epub") for ch in book.chapters)
+    for page in pages:
+        check_well_formed(page)
+    assets = (_stylesheet("book.css"), _stylesheet("epub.css")) + _image_assets(book)
+    return Rendered("epub", tuple(pages), assets)
+
+
+_CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
+
+
+def render_print(book: Book) -> Rendered:
+    """One HTML document for WeasyPrint: front matter, contents, every chapter."""
+    ctx = _context(book, "print")
+    content = _render("print.html.j2", ctx)
+    anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
+
+    def local(m: re.Match[str]) -> str:  # links between chapter files become links inside the document
+        target = m.group(2) or anchors.get(m.group(1), "")
+        return f'href="#{target}"'
+
+    content = _CHAPTER_LINK.sub(local, content)
+    page = Page("book.html", book.config.title, "document", content)
+    check_well_formed(page)
+    fonts = tuple(
+        Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
+    )
+    assets = (_stylesheet("book.css"), _stylesheet("print.css")) + fonts + _image_assets(book)
+    return Rendered("print", (page,), assets)

@@ -1,0 +1,157 @@
+"""The book as plain, frozen data. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ChapterKind = Literal["front", "body", "back"]
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """Physical page geometry, all lengths in inches."""
+
+    trim_width: float = 6.0
+    trim_height: float = 9.0
+    margin_top: float = 0.75
+    margin_bottom: float = 0.85
+    margin_inside: float = 0.875
+    margin_outside: float = 0.625
+    font_size_pt: float = 10.5
+    # The tallest a figure may be placed, as a share of the text block's height.
+    figure_max_height: float = 0.55
+
+    @property
+    def text_width(self) -> float:
+        return self.trim_width - self.margin_inside - self.margin_outside
+
+    @property
+    def text_height(self) -> float:
+        return self.trim_height - self.margin_top - self.margin_bottom
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    root: Path
+    title: str
+    authors: tuple[str, ...]
+    language: str
+    identifier: str
+    publisher: str
+    date: str  # YYYY-MM-DD
+    rights: str
+    description: str
+    subtitle: str | None = None
+    chapter_label: str = "Chapter"
+    order: tuple[str, ...] | None = None
+    cover: str | None = None
+    credits: tuple[str, ...] = ()
+    accessibility_summary: str | None = None
+    print: PrintSettings = field(default_factory=PrintSettings)
+
+    @property
+    def slug(self) -> str:
+        from .text import slugify
+
+        return slugify(self.title) or "book"
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """An image alone in its paragraph: becomes a figure with a caption."""
+
+    id: str
+    src: str
+    alt: str
+    caption: str
+    aspect: tuple[int, int] | None
+    line: int
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Any image the manuscript names, with where it is named."""
+
+    src: str
+    path: Path  # the chapter file
+    line: int
+    alt: str
+    label: str
+    aspect: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image ready for both back ends: the same bytes go in the EPUB and the PDF."""
+
+    src: str  # as written in the manuscript
+    href: str  # path inside the outputs, e.g. "images/photo-01.png"
+    media_type: str
+    data: bytes = field(repr=False)
+    width_px: int
+    height_px: int
+    placed_width_in: float  # size in the print layout
+    placed_height_in: float
+    placeholder: bool
+
+    @property
+    def effective_dpi(self) -> float:
+        return self.width_px / self.placed_width_in if self.placed_width_in else 0.0
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class HtmlBlock:
+    html: str
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    figure: FigureRef
+
+
+Block = HtmlBlock | FigureBlock
+
+
+@dataclass(frozen=True)
+class Chapter:
+    path: Path
+    slug: str
+    title: str
+    kind: ChapterKind
+    source: str  # Markdown body, without front matter
+    body_line: int  # line in the file where the body starts (1-based)
+    subtitle: str | None = None
+    number: int | None = None
+    blocks: tuple[Block, ...] = ()
+    headings: tuple[Heading, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"ch-{self.slug}"
+
+    @property
+    def href(self) -> str:
+        return f"{self.slug}.xhtml"
+
+
+@dataclass(frozen=True)
+class Book:
+    config: BookConfig
+    chapters: tuple[Chapter, ...]
+    images: tuple[Image, ...] = ()
+    cover: Image | None = None
+
+    def image(self, src: str) -> Image:
+        for img in self.images:
+            if img.src == src:
+                return img
+        raise KeyError(src)

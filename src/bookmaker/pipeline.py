@@ -1,0 +1,143 @@
+"""load -> transform -> size images -> layout -> back end. Used by build and preview."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from . import markdown
+from .config import load_config
+from .errors import BookError, Diagnostic, ManuscriptError, OutputError, Reporter, SourceLocation, StrictError
+from .images import load_cover, load_images
+from .manuscript import load_chapters
+from .model import Book, Chapter
+
+Transform = Callable[[Book], Book]
+FORMATS = ("epub", "pdf")
+
+
+def number_chapters(book: Book) -> Book:
+    """Body chapters are numbered from 1; front and back matter are not."""
+    n = 0
+    chapters = []
+    for ch in book.chapters:
+        if ch.kind == "body":
+            n += 1
+            ch = replace(ch, number=n)
+        chapters.append(ch)
+    return replace(book, chapters=tuple(chapters))
+
+
+TRANSFORMS: tuple[Transform, ...] = (number_chapters,)
+
+
+def _check_unique_ids(parsed: Sequence[markdown.Parsed], chapters: Sequence[Chapter]) -> None:
+    """Ids live in one document in print: a figure id used twice would break links there."""
+    seen: dict[str, Path] = {ch.id: ch.path for ch in chapters}
+    problems = []
+    for p in parsed:
+        for fig in p.figures:
+            if fig.id in seen:
+                problems.append(Diagnostic(SourceLocation(p.path, fig.line), f"id '{fig.id}' is already used in {seen[fig.id].name}"))
+            seen.setdefault(fig.id, p.path)
+    if problems:
+        raise ManuscriptError(*problems)
+
+
+def load_book(root: Path, reporter: Reporter, transforms: Iterable[Transform] = TRANSFORMS) -> Book:
+    """Everything loaded and validated, nothing written."""
+    config = load_config(root)
+    book = Book(config=config, chapters=load_chapters(config))
+    for transform in transforms:
+        book = transform(book)
+    label = config.chapter_label
+    parsed = [
+        markdown.parse(ch.path, ch.source, ch.body_line, ch.id, f"{label} {ch.number}" if ch.number else ch.title)
+        for ch in book.chapters
+    ]
+    _check_unique_ids(parsed, book.chapters)
+    images = load_images(config, (ref for p in parsed for ref in p.images), reporter)
+    by_src = {img.src: img for img in images}
+    chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
+    chapters = tuple(
+        replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs), headings=p.headings)
+        for ch, p in zip(book.chapters, parsed)
+    )
+    return replace(book, chapters=chapters, images=images, cover=load_cover(config))
+
+
+@dataclass(frozen=True)
+class Output:
+    format: str
+    path: Path
+    size: int
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: `path` is old or complete, never partial."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def build(
+    root: Path,
+    out_dir: Path,
+    formats: Sequence[str] = FORMATS,
+    strict: bool = False,
+    reporter: Reporter | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Output]:
+    """Build every format in memory, then write them all. A failure writes nothing."""
+    from .backends import BuildContext, build_timestamp
+    from .layout import render_epub, render_print
+
+    reporter = reporter or Reporter()
+    timestamp = build_timestamp()
+    progress("loading the manuscript")
+    book = load_book(root, reporter)
+    if strict and reporter.warnings:
+        raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
+    ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter)
+    results: list[tuple[str, Path, bytes]] = []
+    for fmt in formats:
+        if fmt == "epub":
+            from .backends.epub import EpubBackend
+
+            progress("laying out and packaging the EPUB")
+            data = EpubBackend().write(render_epub(book), ctx)
+        elif fmt == "pdf":
+            from .backends.pdf import PdfBackend
+
+            progress("laying out the PDF (WeasyPrint)")
+            data = PdfBackend().write(render_print(book), ctx)
+        else:
+            raise OutputError.at(root, None, f"unknown format '{fmt}'")
+        results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", data))
+    if strict and reporter.warnings:
+        raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
+    outputs = []
+    for fmt, path, data in results:
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            raise OutputError.at(path, None, f"cannot write: {exc.strerror or exc}") from None
+        outputs.append(Output(fmt, path, len(data)))
+    return outputs
+
+
+__all__ = ["BookError", "Output", "build", "load_book", "write_atomic"]
