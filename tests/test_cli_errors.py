@@ -1,0 +1,127 @@
+"""A user's mistake: one `path:line: error: message` line, a documented exit code, no output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bookmaker.config import parse_length, parse_trim
+from bookmaker.errors import ConfigError, ManuscriptError, Reporter
+from bookmaker.pipeline import load_book
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1764115200"}
+    return subprocess.run([sys.executable, "-m", "bookmaker", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def assert_one_error(proc: subprocess.CompletedProcess[str], location: str, fragment: str, code: int) -> None:
+    assert proc.returncode == code, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if ": error: " in line]
+    assert errors and errors[0].startswith(f"{location}: error: "), proc.stderr
+    assert fragment in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_builds_and_reports_what_it_wrote(tiny_book: Path, tmp_path: Path) -> None:
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote " in proc.stdout and "tiny.epub" in proc.stdout and "tiny.pdf" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny.epub", "tiny.pdf"]
+
+
+def test_bad_front_matter(tiny_book: Path, tmp_path: Path) -> None:
+    bad = tiny_book / "chapters" / "02-two.md"
+    bad.write_text("---\ntitle: Two\nsubtitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_error(proc, f"{bad}:3", "front matter", 3)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_title(tiny_book: Path, tmp_path: Path) -> None:
+    bad = tiny_book / "chapters" / "01-one.md"
+    bad.write_text("---\nsubtitle: no title\n---\n\nText.\n", encoding="utf-8")
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_error(proc, f"{bad}:1", "'title:'", 3)
+
+
+def test_unknown_config_key_names_line_and_suggests(tiny_book: Path, tmp_path: Path) -> None:
+    toml = tiny_book / "book.toml"
+    toml.write_text(toml.read_text() + 'publsher = "Oops"\n', encoding="utf-8")
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_error(proc, f"{toml}:5", "did you mean 'publisher'", 2)
+
+
+def test_toml_syntax_error(tiny_book: Path, tmp_path: Path) -> None:
+    toml = tiny_book / "book.toml"
+    toml.write_text('title = "Tiny\nauthors = ["x"]\n', encoding="utf-8")
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_error(proc, f"{toml}:1", "TOML syntax error", 2)
+
+
+def test_not_utf8_names_the_byte(tiny_book: Path, tmp_path: Path) -> None:
+    bad = tiny_book / "chapters" / "01-one.md"
+    bad.write_bytes(b"---\ntitle: One\n---\n\nCaf\xe9.\n")
+    proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_error(proc, f"{bad}:5", "byte offset 23", 3)
+
+
+def test_strict_turns_a_missing_image_into_an_error(tiny_book: Path, tmp_path: Path) -> None:
+    ch = tiny_book / "chapters" / "01-one.md"
+    ch.write_text("---\ntitle: One\n---\n\n![A cat](images/cat.jpg)\n", encoding="utf-8")
+    ok = run("build", str(tiny_book), "-o", str(tmp_path / "out"), "--format", "epub", cwd=tmp_path)
+    assert ok.returncode == 0 and f"{ch}:5: warning: image 'images/cat.jpg' not found" in ok.stderr
+    strict = run("build", str(tiny_book), "-o", str(tmp_path / "strict"), "--strict", cwd=tmp_path)
+    assert_one_error(strict, f"{ch}:5", "not found", 7)
+    assert not (tmp_path / "strict").exists()
+
+
+def test_all_config_errors_at_once(tiny_book: Path) -> None:
+    (tiny_book / "book.toml").write_text(
+        'title = "T"\nauthors = "A"\nlanguage = "english!"\ncolour = 1\n[print]\ntrim = "6 by 9"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_book(tiny_book, Reporter())
+    lines = sorted((d.location.line, d.message.split(":")[0]) for d in err.value.diagnostics)
+    assert [ln for ln, _ in lines] == [3, 4, 6]
+
+
+def test_impossible_margins(tiny_book: Path) -> None:
+    toml = tiny_book / "book.toml"
+    toml.write_text(toml.read_text() + '[print]\ntrim = "4in x 6in"\nmargin_inside = "2in"\nmargin_outside = "1in"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_book(tiny_book, Reporter())
+    assert "text block" in str(err.value)
+
+
+def test_order_list_must_match_the_files(tiny_book: Path) -> None:
+    toml = tiny_book / "book.toml"
+    toml.write_text(toml.read_text() + 'chapters = ["02-two.md", "03-three.md"]\n', encoding="utf-8")
+    with pytest.raises(ManuscriptError) as err:
+        load_book(tiny_book, Reporter())
+    text = str(err.value)
+    assert "names '03-three.md'" in text and "leaves out chapters/01-one.md" in text
+
+
+def test_order_list_overrides_file_order(tiny_book: Path) -> None:
+    toml = tiny_book / "book.toml"
+    toml.write_text(toml.read_text() + 'chapters = ["02-two.md", "01-one.md"]\n', encoding="utf-8")
+    book = load_book(tiny_book, Reporter())
+    assert [c.title for c in book.chapters] == ["Two", "One"]
+    assert [c.number for c in book.chapters] == [1, 2]
+
+
+def test_identifier_is_generated_and_stable(tiny_book: Path) -> None:
+    a = load_book(tiny_book, Reporter()).config.identifier
+    b = load_book(tiny_book, Reporter()).config.identifier
+    assert a == b and a.startswith("urn:uuid:")
+
+
+def test_lengths() -> None:
+    assert parse_trim("6in x 9in") == (6, 9)
+    assert parse_trim("6 x 9 in") == (6, 9)
+    assert parse_trim("148mm x 210mm") == pytest.approx((5.827, 8.268), abs=1e-3)
+    assert parse_length("72pt") == 1

@@ -1,0 +1,84 @@
+"""Pillow: measured sizes, placeholders of the right size, the pure fitting maths."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image as PILImage
+
+from bookmaker.errors import ImageError, Reporter
+from bookmaker.images import fit, placeholder_pixels
+from bookmaker.pipeline import load_book
+
+from .conftest import Built
+
+
+def test_fit_keeps_aspect_and_stays_in_the_box() -> None:
+    assert fit(3, 2, 4.5, 4.07) == pytest.approx((4.5, 3.0))
+    w, h = fit(2, 3, 4.5, 4.07)
+    assert h == pytest.approx(4.07) and w / h == pytest.approx(2 / 3)
+    assert fit(4000, 1000, 4.5, 4.0) == pytest.approx((4.5, 1.125))
+    with pytest.raises(ValueError):
+        fit(0, 1, 1, 1)
+
+
+def test_placeholder_pixels_give_300_dpi_at_the_placed_size() -> None:
+    assert placeholder_pixels((3, 2), 4.5, 4.07) == (1350, 900)
+    assert placeholder_pixels((2, 3), 4.5, 4.07) == (814, 1221)
+    assert placeholder_pixels((4, 3), 4.5, 4.07) == (1350, 1013)
+
+
+def test_sample_placeholders_have_the_expected_pixel_sizes(sample: Built) -> None:
+    # 6in x 9in trim, 0.875in + 0.625in side margins: 4.5in text width; figures at most
+    # 55% of the 7.4in text height (4.07in).
+    expected = {n: (1350, 900) for n in range(1, 29)}
+    expected[5] = (1350, 1013)  # aspect 4:3
+    expected[14] = expected[21] = (814, 1221)  # aspect 2:3
+    with zipfile.ZipFile(sample.epub) as z:
+        for n, size in expected.items():
+            with PILImage.open(io.BytesIO(z.read(f"EPUB/images/photo-{n:02d}.png"))) as img:
+                assert img.size == size, n
+                assert img.info["dpi"] == pytest.approx((300, 300), abs=0.1)
+
+
+def test_placeholder_warns_with_the_chapter_line(tiny_book: Path) -> None:
+    chapter = tiny_book / "chapters" / "01-one.md"
+    chapter.write_text("---\ntitle: One\n---\n\nText.\n\n![A dog on a sofa](images/dog.jpg \"Rex.\"){aspect=\"1:1\"}\n", encoding="utf-8")
+    reporter = Reporter()
+    book = load_book(tiny_book, reporter)
+    assert [str(w) for w in reporter.warnings] == [f"{chapter}:7: warning: image 'images/dog.jpg' not found; a placeholder marks its place"]
+    img = book.images[0]
+    assert img.placeholder and img.width_px == img.height_px == 1221  # square: limited by the 4.07in height
+
+
+def test_real_images_are_measured(tiny_book: Path) -> None:
+    (tiny_book / "images").mkdir()
+    PILImage.new("RGB", (2400, 1200), (200, 30, 30)).save(tiny_book / "images" / "wide.jpg", dpi=(300, 300))
+    (tiny_book / "chapters" / "01-one.md").write_text("---\ntitle: One\n---\n\n![Red](images/wide.jpg \"A red field.\")\n", encoding="utf-8")
+    reporter = Reporter()
+    book = load_book(tiny_book, reporter)
+    assert reporter.warnings == []
+    img = book.images[0]
+    assert (img.width_px, img.height_px, img.media_type, img.placeholder) == (2400, 1200, "image/jpeg", False)
+    assert (img.placed_width_in, img.placed_height_in) == (4.5, 2.25)
+    html = book.chapters[0].blocks
+    assert html and img.effective_dpi == pytest.approx(533.3, abs=0.1)
+
+
+@pytest.mark.parametrize("src", ["../secret.jpg", "/etc/passwd", "https://example.com/a.jpg"])
+def test_images_outside_the_book_are_refused(tiny_book: Path, src: str) -> None:
+    (tiny_book / "chapters" / "01-one.md").write_text(f"---\ntitle: One\n---\n\n![x]({src})\n", encoding="utf-8")
+    with pytest.raises(ImageError) as err:
+        load_book(tiny_book, Reporter())
+    assert err.value.diagnostics[0].location.line == 5
+
+
+def test_file_urls_never_become_images(tiny_book: Path) -> None:
+    # markdown-it's link validation drops file: URLs; nothing is read from outside the book
+    (tiny_book / "chapters" / "01-one.md").write_text("---\ntitle: One\n---\n\n![x](file:///etc/passwd)\n", encoding="utf-8")
+    book = load_book(tiny_book, Reporter())
+    assert book.images == ()
+    assert "<img" not in book.chapters[0].blocks[0].html  # type: ignore[union-attr]

@@ -1,0 +1,129 @@
+"""The sample book's print PDF: page size, fonts, chapter openings, contents, figures."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from .conftest import SAMPLE, Built, which
+
+TRIM = (6 * 72, 9 * 72)
+
+
+@lru_cache(maxsize=2)
+def _reader(path: Path) -> PdfReader:
+    return PdfReader(path)
+
+
+@lru_cache(maxsize=2)
+def _texts(path: Path) -> tuple[str, ...]:
+    return tuple(page.extract_text() or "" for page in _reader(path).pages)
+
+
+def _dest_pages(path: Path) -> dict[str, int]:
+    reader = _reader(path)
+    return {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
+
+
+def test_every_page_has_the_trim_size(sample: Built) -> None:
+    reader = _reader(sample.pdf)
+    assert len(reader.pages) > 30
+    for n, page in enumerate(reader.pages, start=1):
+        box = page.mediabox
+        assert (round(float(box.width), 2), round(float(box.height), 2)) == TRIM, f"page {n}: {box}"
+
+
+def _fonts(reader: PdfReader) -> dict[str, object]:
+    fonts = {}
+    for page in reader.pages:
+        resources = page.get("/Resources") or {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            fonts[str(font.get("/BaseFont"))] = font
+    return fonts
+
+
+def test_every_font_is_embedded_and_is_the_book_serif(sample: Built) -> None:
+    fonts = _fonts(_reader(sample.pdf))
+    assert fonts
+    for name, font in fonts.items():
+        descendants = font.get("/DescendantFonts")
+        target = descendants[0].get_object() if descendants else font
+        descriptor = target["/FontDescriptor"].get_object()
+        assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), f"{name} is not embedded"
+        assert "Charis" in name, name
+
+
+def test_pdffonts_agrees_that_every_font_is_embedded(sample: Built) -> None:
+    out = subprocess.run([which("pdffonts"), str(sample.pdf)], capture_output=True, text=True, check=True).stdout
+    rows = out.splitlines()[2:]
+    assert rows
+    for row in rows:
+        cols = row.split()
+        assert cols[-5] == "yes", row  # emb
+
+
+def test_no_weasyprint_warnings(sample: Built) -> None:
+    others = [w for w in sample.warnings if "a placeholder marks its place" not in w]
+    assert others == []
+    assert len(sample.warnings) == 28  # one per photo: every photo is a placeholder
+
+
+def test_chapters_open_on_right_hand_pages(sample: Built) -> None:
+    dests = _dest_pages(sample.pdf)
+    chapters = {k: v for k, v in dests.items() if re.match(r"ch-\d\d-", k) and not k.endswith("-title")}
+    assert len(chapters) == 29
+    for name, index in chapters.items():
+        assert index % 2 == 0, f"{name} opens on page {index + 1}, a left-hand page"
+
+
+def test_running_heads_and_folios(sample: Built) -> None:
+    texts = _texts(sample.pdf)
+    dests = _dest_pages(sample.pdf)
+    first_body = dests["ch-01-the-statue-from-behind"]
+    # chapter 1 runs onto a left-hand page: book title as running head, folio 2
+    follow = texts[first_body + 1]
+    assert re.search(r"(^|\n)2 28 Banned Photos That Were Secretly Smuggled Out Of North Korea\s*$", follow), follow
+    # the opening page itself has no running head and folio 1 at the foot
+    opening = texts[first_body]
+    assert "Smuggled" not in opening.split("The Statue from Behind")[0]
+    assert opening.rstrip().endswith("1")
+    # blank pages inserted before a right-hand opening carry nothing
+    blanks = [i for i, t in enumerate(texts) if not t.strip()]
+    assert blanks, "expected blank versos before right-hand chapter openings"
+
+
+def test_contents_page_numbers_match_the_folios(sample: Built) -> None:
+    texts = _texts(sample.pdf)
+    dests = _dest_pages(sample.pdf)
+    first_body = dests["ch-01-the-statue-from-behind"]
+    toc_text = "\n".join(t for t in texts[:first_body] if "Contents" in t or "Soldiers at Rest" in t)
+    listed = {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"^(\d+)\s+.+?\s(\d+)\s*$", toc_text, re.M)}
+    assert len(listed) == 28, toc_text
+    for n, folio in listed.items():
+        name = next(k for k in dests if k.startswith(f"ch-{n:02d}-") and not k.endswith("-title"))
+        assert folio == dests[name] - first_body + 1, n
+
+
+def test_figures_stay_with_their_captions(sample: Built) -> None:
+    reader = _reader(sample.pdf)
+    texts = _texts(sample.pdf)
+    dests = _dest_pages(sample.pdf)
+    for path in sorted((SAMPLE / "chapters").glob("[0-2][0-9]-*.md"))[1:]:
+        n = int(path.name[:2])
+        caption = re.search(r'\]\(images/[^ ]+ "([^"]+)"\)', path.read_text(encoding="utf-8")).group(1)
+        index = dests[f"photo-{n:02d}"]
+        flat = " ".join(texts[index].split())
+        assert " ".join(caption.split()[:5]) in flat, f"photo {n}: caption not on the figure's page {index + 1}"
+        xobjects = reader.pages[index]["/Resources"].get("/XObject", {})
+        assert any(x.get_object()["/Subtype"] == "/Image" for x in xobjects.values()), n
+
+
+def test_text_is_hyphenated(sample: Built) -> None:
+    texts = _texts(sample.pdf)
+    assert any(re.search(r"[a-z][\u2010-]\n[a-z]", t) for t in texts), "no hyphenated line ends found"
