@@ -38,7 +38,7 @@ def test_bad_front_matter(tiny_book: Path, tmp_path: Path) -> None:
     bad = tiny_book / "chapters" / "02-two.md"
     bad.write_text("---\ntitle: Two\nsubtitle: [unclosed\n---\n\nText.\n", encoding="utf-8")
     proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_error(proc, f"{bad}:3", "front matter", 3)
+    assert_one_error(proc, f"{bad}:3", "front matter", 4)
     assert not (tmp_path / "out").exists()
 
 
@@ -46,28 +46,28 @@ def test_missing_title(tiny_book: Path, tmp_path: Path) -> None:
     bad = tiny_book / "chapters" / "01-one.md"
     bad.write_text("---\nsubtitle: no title\n---\n\nText.\n", encoding="utf-8")
     proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_error(proc, f"{bad}:1", "'title:'", 3)
+    assert_one_error(proc, f"{bad}:1", "'title:'", 4)
 
 
 def test_unknown_config_key_names_line_and_suggests(tiny_book: Path, tmp_path: Path) -> None:
     toml = tiny_book / "book.toml"
     toml.write_text(toml.read_text() + 'publsher = "Oops"\n', encoding="utf-8")
     proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_error(proc, f"{toml}:5", "did you mean 'publisher'", 2)
+    assert_one_error(proc, f"{toml}:5", "did you mean 'publisher'", 3)
 
 
 def test_toml_syntax_error(tiny_book: Path, tmp_path: Path) -> None:
     toml = tiny_book / "book.toml"
     toml.write_text('title = "Tiny\nauthors = ["x"]\n', encoding="utf-8")
     proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_error(proc, f"{toml}:1", "TOML syntax error", 2)
+    assert_one_error(proc, f"{toml}:1", "TOML syntax error", 3)
 
 
 def test_not_utf8_names_the_byte(tiny_book: Path, tmp_path: Path) -> None:
     bad = tiny_book / "chapters" / "01-one.md"
     bad.write_bytes(b"---\ntitle: One\n---\n\nCaf\xe9.\n")
     proc = run("build", str(tiny_book), "-o", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_error(proc, f"{bad}:5", "byte offset 23", 3)
+    assert_one_error(proc, f"{bad}:5", "byte offset 23", 4)
 
 
 def test_strict_turns_a_missing_image_into_an_error(tiny_book: Path, tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_strict_turns_a_missing_image_into_an_error(tiny_book: Path, tmp_path: P
     ok = run("build", str(tiny_book), "-o", str(tmp_path / "out"), "--format", "epub", cwd=tmp_path)
     assert ok.returncode == 0 and f"{ch}:5: warning: image 'images/cat.jpg' not found" in ok.stderr
     strict = run("build", str(tiny_book), "-o", str(tmp_path / "strict"), "--strict", cwd=tmp_path)
-    assert_one_error(strict, f"{ch}:5", "not found", 7)
+    assert_one_error(strict, f"{ch}:5", "not found", 8)
     assert not (tmp_path / "strict").exists()
 
 
@@ -125,3 +125,13 @@ def test_lengths() -> None:
     assert parse_trim("6 x 9 in") == (6, 9)
     assert parse_trim("148mm x 210mm") == pytest.approx((5.827, 8.268), abs=1e-3)
     assert parse_length("72pt") == 1
+
+
+def test_usage_error_is_exit_2(tmp_path: Path) -> None:
+    proc = run("build", "--format", "docx", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_missing_book_folder(tmp_path: Path) -> None:
+    proc = run("build", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert_one_error(proc, str(tmp_path / "nowhere" / "book.toml"), "no book.toml found", 3)

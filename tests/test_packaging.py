@@ -26,3 +26,14 @@ def test_wheel_carries_the_layouts(tmp_path: Path) -> None:
 def test_layouts_exist_only_once_in_the_tree() -> None:
     copies = [p for p in ROOT.rglob("chapter.xhtml.j2") if ".venv" not in p.parts and "build" not in p.parts]
     assert copies == [ROOT / "layouts" / "chapter.xhtml.j2"]
+
+
+def test_readme_documents_every_exit_code() -> None:
+    import re
+
+    from bookmaker import errors
+
+    table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M))
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.BookError)]
+    assert {str(c.exit_code) for c in classes} <= set(table)
+    assert len({c.exit_code for c in classes if c is not errors.BookError}) == len(classes) - 1  # no two share a code

@@ -63,7 +63,8 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, quiet: bool) ->
             outputs = run_build(book_dir, out_dir, formats, strict=strict, reporter=reporter,
                                 progress=lambda msg: status.update(msg + "…"))
     except BookError as exc:
-        _print_warnings(reporter) if not strict else None
+        if not strict:  # under --strict the warnings are the errors
+            _print_warnings(reporter)
         _fail(exc)
         return
     _print_warnings(reporter)
@@ -72,10 +73,6 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, quiet: bool) ->
         for o in outputs:
             click.echo(f"wrote {o.path} ({_size(o.size)})")
         click.echo(f"built in {elapsed:.1f} s" + (f" with {len(reporter.warnings)} warning(s)" if reporter.warnings else ""))
-
-
-def run() -> None:  # pragma: no cover - console entry point wrapper
-    main()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,7 +30,11 @@ class Diagnostic:
 
 
 class BookError(Exception):
-    """A mistake in the book the user can fix. Printed as one line per diagnostic."""
+    """A mistake in the book the user can fix. Printed as one line per diagnostic.
+
+    Exit codes: 1 other book error, 2 command-line usage (click), 3 config, 4 manuscript, 5 image,
+    6 layout, 7 output, 8 --strict with warnings. Documented in the README.
+    """
 
     exit_code = 1
 
@@ -46,37 +50,37 @@ class BookError(Exception):
 class ConfigError(BookError):
     """book.toml is missing, malformed or has wrong keys or values."""
 
-    exit_code = 2
+    exit_code = 3
 
 
 class ManuscriptError(BookError):
     """A chapter file cannot be read: encoding, front matter, Markdown."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class ImageError(BookError):
-    """An image is missing (under --strict), unreadable or unsafe."""
+    """An image is unreadable, of an unsupported format, or outside the book folder."""
 
-    exit_code = 4
+    exit_code = 5
 
 
 class LayoutError(BookError):
     """A template in layouts/ failed or produced invalid XHTML."""
 
-    exit_code = 5
+    exit_code = 6
 
 
 class OutputError(BookError):
     """An output could not be written or failed its own validation."""
 
-    exit_code = 6
+    exit_code = 7
 
 
 class StrictError(BookError):
     """Warnings were raised and --strict turns them into failures."""
 
-    exit_code = 7
+    exit_code = 8
 
 
 class Reporter:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -188,16 +189,14 @@ def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter
 
 
 def load_cover(config: BookConfig) -> Image:
+    """The book's cover image, or a typographic one drawn from the title and authors."""
     if config.cover:
-        ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=None or 1, alt="Cover", label="Cover")
-        path = _resolve_path(config, ref)
-        if not path.is_file():
+        ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=1, alt="Cover", label="Cover")
+        if not _resolve_path(config, ref).is_file():
             raise ImageError.at(ref.path, None, f"cover image '{config.cover}' not found")
         image = load_image(config, ref, Reporter())
-        return Image(src=image.src, href="images/cover" + _SUFFIX[image.media_type], media_type=image.media_type,
-                     data=image.data, width_px=image.width_px, height_px=image.height_px,
-                     placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=False)
-    data = draw_cover(config)
-    return Image(src="", href="images/cover.png", media_type="image/png", data=data,
+        return replace(image, href="images/cover" + _SUFFIX[image.media_type],
+                       placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height)
+    return Image(src="", href="images/cover.png", media_type="image/png", data=draw_cover(config),
                  width_px=COVER_SIZE[0], height_px=COVER_SIZE[1],
                  placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=True)

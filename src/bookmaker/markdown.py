@@ -45,10 +45,16 @@ def _fn_name(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: An
     return f"{env['docId']}-{tokens[idx].meta['id'] + 1}"
 
 
-def _fn_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+def _refid(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """The id of one reference to a note; a note referenced twice gets `-1`, `-2` … suffixes."""
     ident = _a(self, tokens, idx, options, env)
     sub = tokens[idx].meta.get("subId", -1)
-    refid = f"{ident}-{sub}" if sub > 0 else ident
+    return f"{ident}-{sub}" if sub > 0 else ident
+
+
+def _fn_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    ident = _a(self, tokens, idx, options, env)
+    refid = _refid(self, tokens, idx, options, env)
     n = tokens[idx].meta["id"] + 1
     return (
         f'<a href="#fn-{ident}" id="fnref-{refid}" class="noteref" epub:type="noteref" '
@@ -69,9 +75,7 @@ def _fn_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: An
 
 
 def _fn_anchor(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    ident = _a(self, tokens, idx, options, env)
-    sub = tokens[idx].meta.get("subId", -1)
-    refid = f"{ident}-{sub}" if sub > 0 else ident
+    refid = _refid(self, tokens, idx, options, env)
     return f' <a href="#fnref-{refid}" class="backlink" role="doc-backlink" aria-label="Back to text">\u21a9\ufe0e</a>'
 
 
