@@ -54,7 +54,7 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 def _png(img: PILImage.Image, dpi: int) -> bytes:
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
+    img.save(out, format="PNG", compress_level=6, dpi=(dpi, dpi))  # optimize=True costs 5x the time for ~30% size
     return out.getvalue()
 
 
