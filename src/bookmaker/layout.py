@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import jinja2
 from lxml import etree
@@ -203,10 +203,20 @@ def render_epub(book: Book) -> Rendered:
 _CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
 
 
-def render_print(book: Book) -> Rendered:
-    """One HTML document for WeasyPrint: front matter, contents, every chapter."""
+def render_print(book: Book, chapters: Sequence[Chapter] | None = None, first_folio: int = 1) -> Rendered:
+    """One HTML document for WeasyPrint: front matter, contents, every chapter.
+
+    With `chapters`, only those chapters and no front matter (a one-chapter print preview); the
+    first of them opens on folio `first_folio` as it does in the full book.
+    """
     ctx = _context(book, "print")
-    content = _render("print.html.j2", ctx)
+    whole = chapters is None
+    selected = tuple(book.chapters if chapters is None else chapters)
+    body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
+    content = _render("print.html.j2", {
+        **ctx, "chapters": selected, "front_matter": whole,
+        "opening_id": body[0].id if body else "", "first_folio": first_folio,
+    })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 
     def local(m: re.Match[str]) -> str:  # links between chapter files become links inside the document

@@ -47,26 +47,40 @@ def _check_unique_ids(parsed: Sequence[markdown.Parsed], chapters: Sequence[Chap
         raise ManuscriptError(*problems)
 
 
-def load_book(root: Path, reporter: Reporter, transforms: Iterable[Transform] = TRANSFORMS) -> Book:
-    """Everything loaded and validated, nothing written."""
+def load_book(
+    root: Path,
+    reporter: Reporter,
+    transforms: Iterable[Transform] = TRANSFORMS,
+    only: Callable[[Chapter], bool] | None = None,
+    with_cover: bool = True,
+) -> Book:
+    """Everything loaded and validated, nothing written.
+
+    Every chapter's front matter is read (numbering, titles and links need the whole book), but
+    with `only`, just the chapters it selects are rendered and have their images sized: the others
+    keep empty `blocks`. Preview uses this to stay fast on long books.
+    """
     config = load_config(root)
     book = Book(config=config, chapters=load_chapters(config))
     for transform in transforms:
         book = transform(book)
     label = config.chapter_label
+    selected = [ch for ch in book.chapters if only is None or only(ch)]
     parsed = [
         markdown.parse(ch.path, ch.source, ch.body_line, ch.id, f"{label} {ch.number}" if ch.number else ch.title)
-        for ch in book.chapters
+        for ch in selected
     ]
-    _check_unique_ids(parsed, book.chapters)
+    _check_unique_ids(parsed, selected)
     images = load_images(config, (ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
-    chapters = tuple(
-        replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs), headings=p.headings)
-        for ch, p in zip(book.chapters, parsed)
-    )
-    return replace(book, chapters=chapters, images=images, cover=load_cover(config))
+    rendered = {
+        ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs), headings=p.headings)
+        for ch, p in zip(selected, parsed)
+    }
+    chapters = tuple(rendered.get(ch.id, ch) for ch in book.chapters)
+    cover = load_cover(config) if with_cover else None
+    return replace(book, chapters=chapters, images=images, cover=cover)
 
 
 @dataclass(frozen=True)
