@@ -30,12 +30,25 @@ def _dest_pages(path: Path) -> dict[str, int]:
     return {name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
 
 
-def test_every_page_has_the_trim_size(sample: Built) -> None:
+def test_every_page_has_the_trim_size_and_kdp_bleed(sample: Built) -> None:
     reader = _reader(sample.pdf)
     assert len(reader.pages) > 30
+    b = 0.125 * 72  # KDP: bleed on top, bottom and the outside edge, none at the spine
     for n, page in enumerate(reader.pages, start=1):
-        box = page.mediabox
-        assert (round(float(box.width), 2), round(float(box.height), 2)) == TRIM, f"page {n}: {box}"
+        trim = [round(float(v), 2) for v in page.trimbox]
+        assert trim == [0, 0, *TRIM], f"page {n}: TrimBox {trim}"
+        media = [round(float(v), 2) for v in page.mediabox]
+        if n % 2:  # right-hand page: spine on the left
+            assert media == [0, -b, TRIM[0] + b, TRIM[1] + b], f"page {n}: MediaBox {media}"
+        else:
+            assert media == [-b, -b, TRIM[0], TRIM[1] + b], f"page {n}: MediaBox {media}"
+
+
+def test_kdp_page_count_is_even_and_has_no_links_or_bookmarks(sample: Built) -> None:
+    reader = _reader(sample.pdf)
+    assert len(reader.pages) % 2 == 0 and 24 <= len(reader.pages) <= 828
+    assert not any(p.get("/Annots") for p in reader.pages)
+    assert not reader.outline
 
 
 def _fonts(reader: PdfReader) -> dict[str, object]:

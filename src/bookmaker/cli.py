@@ -46,8 +46,9 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["epub", "pdf", "all"]), default="all", show_default=True, help="What to build.")
 @click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder.")
 @click.option("--strict", is_flag=True, help="Treat warnings (missing images, layout warnings) as errors.")
+@click.option("--no-check", is_flag=True, help="Write the PDF even if it fails its print profile's preflight.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
-def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, quiet: bool) -> None:
+def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, quiet: bool) -> None:
     """Build BOOK_DIR (default: book) into OUT_DIR as <slug>.epub and <slug>.pdf."""
     from rich.console import Console
 
@@ -60,7 +61,7 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, quiet: bool) ->
     started = time.perf_counter()
     try:
         with console.status("building…") as status:
-            outputs = run_build(book_dir, out_dir, formats, strict=strict, reporter=reporter,
+            outputs = run_build(book_dir, out_dir, formats, strict=strict, check=not no_check, reporter=reporter,
                                 progress=lambda msg: status.update(msg + "…"))
     except BookError as exc:
         if not strict:  # under --strict the warnings are the errors
@@ -73,6 +74,89 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, quiet: bool) ->
         for o in outputs:
             click.echo(f"wrote {o.path} ({_size(o.size)})")
         click.echo(f"built in {elapsed:.1f} s" + (f" with {len(reporter.warnings)} warning(s)" if reporter.warnings else ""))
+
+
+@main.command()
+@click.argument("book_dir", default="book", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Check this PDF instead of building one.")
+@click.option("--epub", "epub_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Check this EPUB instead of building one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
+@click.option("--no-epubcheck", is_flag=True, help="Skip EPUBCheck (it needs Java).")
+def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool) -> None:
+    """Preflight the PDF against BOOK_DIR's print profile and run EPUBCheck on the EPUB.
+
+    Builds both in memory unless --pdf/--epub name built files. Exits 9 when any rule fails.
+    """
+    import json
+
+    from .backends import BuildContext, build_timestamp
+    from .errors import PreflightError
+    from .pipeline import load_book
+    from .preflight import preflight
+    from .validate import ValidatorMissing, run_epubcheck
+
+    reporter = Reporter()
+    try:
+        book = load_book(book_dir, reporter, with_cover=epub_file is None)
+        ctx = BuildContext(book, build_timestamp(), reporter)
+        if pdf_file is None:
+            from .printing import print_book
+
+            pdf_data = print_book(ctx).data
+        else:
+            pdf_data = pdf_file.read_bytes()
+        report = preflight(pdf_data, book.config)
+        epub_summary = None
+        if not no_epubcheck:
+            if epub_file is None:
+                import tempfile
+
+                from .backends.epub import EpubBackend
+                from .layout import render_epub
+
+                data = EpubBackend().write(render_epub(book), ctx)
+                with tempfile.NamedTemporaryFile(suffix=".epub") as tmp:
+                    tmp.write(data)
+                    tmp.flush()
+                    epub_report = run_epubcheck(Path(tmp.name))
+            else:
+                epub_report = run_epubcheck(epub_file)
+            epub_summary = epub_report
+    except BookError as exc:
+        _fail(exc)
+        return
+    except ValidatorMissing as exc:
+        click.echo(f"{book_dir}: error: {exc}", err=True)
+        sys.exit(PreflightError.exit_code)
+    passed = report.passed and (epub_summary is None or epub_summary.clean)
+    if as_json:
+        out = report.as_json()
+        if epub_summary is not None:
+            out["epubcheck"] = {"version": epub_summary.version, "counts": epub_summary.counts, "passed": epub_summary.clean,
+                                "messages": [f"{f.severity} {f.code} {f.message} ({f.location})" for f in epub_summary.findings]}
+        out["passed"] = passed
+        click.echo(json.dumps(out, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"Preflight: profile {report.profile}, {report.page_count} pages")
+        table.add_column("rule")
+        table.add_column("result")
+        table.add_column("measured")
+        table.add_column("failing pages")
+        for r in report.results:
+            table.add_row(r.rule, "[green]pass[/]" if r.passed else "[red]FAIL[/]", r.measured, ", ".join(map(str, r.pages[:20])))
+        if epub_summary is not None:
+            table.add_row("EPUBCheck " + epub_summary.version, "[green]pass[/]" if epub_summary.clean else "[red]FAIL[/]",
+                          ", ".join(f"{v} {k}" for k, v in epub_summary.counts.items()), "")
+        Console().print(table)
+        if epub_summary is not None:
+            for f in epub_summary.findings:
+                click.echo(f"EPUBCheck: {f.severity} {f.code} {f.message} ({f.location})", err=True)
+    _print_warnings(reporter)
+    if not passed:
+        sys.exit(PreflightError.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

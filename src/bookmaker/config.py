@@ -22,6 +22,8 @@ _TRIM = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)\s*$", re.IGNORECASE
 )
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+_SIDES = ("top", "bottom", "outside", "inside")
+_VARIANTS = ("pdf/x-1a", "pdf/x-3", "pdf/x-4", "none")
 
 
 class _Invalid(ValueError):
@@ -86,6 +88,84 @@ def _font_size(value: Any) -> float:
     return pt
 
 
+def _isbn(value: Any) -> str:
+    """ISBN-13 (or ISBN-10) with a valid check digit; returned as 13 digits."""
+    digits = re.sub(r"[\s-]", "", str(value)).upper()
+    if re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+        if total % 11 == 0:
+            core = "978" + digits[:9]
+            check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10
+            return core + str(check)
+    elif re.fullmatch(r"\d{13}", digits):
+        if sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10 == 0:
+            return digits
+    raise _Invalid(f"{value!r} is not a valid ISBN (check the digits and the check digit)")
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Invalid(f"expected a whole number of at least 1, got {value!r}")
+    return value
+
+
+def _dpi(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Invalid(f"expected a whole number of dots per inch, got {value!r}")
+    return value
+
+
+def _bleed(value: Any) -> float:
+    if value == 0 or value == "0":
+        return 0.0
+    return parse_length(value)
+
+
+def _sides(value: Any) -> tuple[str, ...]:
+    sides = _str_list(value)
+    bad = [s for s in sides if s not in _SIDES]
+    if bad:
+        raise _Invalid(f"bleed sides are {', '.join(_SIDES)}; got {', '.join(bad)}")
+    return sides
+
+
+def _variant(value: Any) -> str | None:
+    if value not in _VARIANTS:
+        raise _Invalid(f"expected one of {', '.join(_VARIANTS)}, got {value!r}")
+    return None if value == "none" else value
+
+
+def _colour(value: Any) -> str:
+    if value not in ("rgb", "cmyk"):
+        raise _Invalid(f"expected 'rgb' or 'cmyk', got {value!r}")
+    return value
+
+
+def _gutter(value: Any) -> tuple[tuple[int, float], ...]:
+    if not isinstance(value, list) or not value:
+        raise _Invalid('expected a list of [most pages, "inside margin"] pairs, e.g. [[150, "0.375in"], [300, "0.5in"]]')
+    bands = []
+    for band in value:
+        if not (isinstance(band, list) and len(band) == 2):
+            raise _Invalid(f"each gutter band is [most pages, \"inside margin\"], got {band!r}")
+        bands.append((_count(band[0]), parse_length(band[1])))
+    return tuple(sorted(bands))
+
+
+def _profile(value: Any) -> str:
+    from .profiles import PROFILES
+
+    if value not in PROFILES:
+        raise _Invalid(f"expected one of {', '.join(sorted(PROFILES))}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class _Key:
     parse: Callable[[Any], Any]
@@ -108,6 +188,8 @@ _TOP: dict[str, _Key] = {
     "cover": _Key(_str),
     "credits": _Key(_str_list),
     "accessibility_summary": _Key(_str),
+    "edition": _Key(_str),
+    "isbn": _Key(_isbn),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -117,6 +199,25 @@ _PRINT: dict[str, _Key] = {
     "margin_inside": _Key(parse_length),
     "margin_outside": _Key(parse_length),
     "font_size": _Key(_font_size, field="font_size_pt"),
+    "profile": _Key(_profile),
+}
+
+# [print.overrides]: any setting of the chosen print profile (see profiles.py).
+_OVERRIDES: dict[str, _Key] = {
+    "bleed": _Key(_bleed),
+    "bleed_sides": _Key(_sides),
+    "marks": _Key(_bool),
+    "bookmarks": _Key(_bool),
+    "annotations": _Key(_bool),
+    "page_multiple": _Key(_count),
+    "min_pages": _Key(_count),
+    "max_pages": _Key(_count),
+    "last_page_blank": _Key(_bool),
+    "min_margin": _Key(parse_length),
+    "gutter": _Key(_gutter),
+    "min_image_dpi": _Key(_dpi),
+    "pdf_variant": _Key(_variant),
+    "colour": _Key(_colour),
 }
 
 
@@ -174,7 +275,7 @@ def load_config(root: Path) -> BookConfig:
     def take(table: str, schema: dict[str, _Key], data: dict[str, Any], into: dict[str, Any]) -> None:
         prefix = f"{table}." if table else ""
         for key, value in data.items():
-            if table == "" and key == "print":
+            if (table, key) in (("", "print"), ("print", "overrides")):
                 continue
             spec = schema.get(key)
             if spec is None:
@@ -194,24 +295,36 @@ def load_config(root: Path) -> BookConfig:
         report("", "print", "'print' must be a table: [print]")
         print_table = {}
     take("print", _PRINT, print_table, print_values)
+    overrides_table = print_table.get("overrides", {})
+    overrides: dict[str, Any] = {}
+    if not isinstance(overrides_table, dict):
+        report("print", "overrides", "'print.overrides' must be a table: [print.overrides]")
+        overrides_table = {}
+    take("print.overrides", _OVERRIDES, overrides_table, overrides)
 
     settings = PrintSettings()
     if not problems:
-        settings = _print_settings(print_values, lambda k, m: report("print", k, m))
+        settings = _print_settings(print_values, overrides, lambda k, m: report("print", k, m))
     if problems:
         raise ConfigError(*problems)
 
     if "identifier" not in values:
-        values["identifier"] = _stable_identifier(values["title"], values["authors"])
+        isbn = values.get("isbn")
+        values["identifier"] = f"urn:isbn:{isbn}" if isbn else _stable_identifier(values["title"], values["authors"])
     for optional in ("publisher", "date", "rights", "description"):
         values.setdefault(optional, "")
     return BookConfig(root=root, print=settings, **values)
 
 
-def _print_settings(values: dict[str, Any], report: Callable[[str, str], None]) -> PrintSettings:
+def _print_settings(values: dict[str, Any], overrides: dict[str, Any], report: Callable[[str, str], None]) -> PrintSettings:
+    from .profiles import resolve
+
     defaults = PrintSettings()
     trim = values.pop("trim", (defaults.trim_width, defaults.trim_height))
-    s = PrintSettings(trim_width=trim[0], trim_height=trim[1], **values)
+    profile = resolve(values.pop("profile", "proof"), trim, overrides)
+    s = PrintSettings(trim_width=trim[0], trim_height=trim[1], profile=profile, **values)
+    if profile.bleed < 0 or profile.bleed > 0.5:
+        report("overrides", f"bleed must be between 0 and 0.5in, got {profile.bleed:g}in")
     for name in ("margin_top", "margin_bottom", "margin_inside", "margin_outside"):
         if getattr(s, name) <= 0:
             report(name, f"'print.{name}' must be greater than zero")

@@ -33,7 +33,7 @@ class BookError(Exception):
     """A mistake in the book the user can fix. Printed as one line per diagnostic.
 
     Exit codes: 1 other book error, 2 command-line usage (click), 3 config, 4 manuscript, 5 image,
-    6 layout, 7 output, 8 --strict with warnings. Documented in the README.
+    6 layout, 7 output, 8 --strict with warnings, 9 preflight failed. Documented in the README.
     """
 
     exit_code = 1
@@ -81,6 +81,12 @@ class StrictError(BookError):
     """Warnings were raised and --strict turns them into failures."""
 
     exit_code = 8
+
+
+class PreflightError(BookError):
+    """The PDF fails a rule of its print profile (see `bookmaker check`)."""
+
+    exit_code = 9
 
 
 class Reporter:

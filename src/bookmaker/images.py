@@ -200,3 +200,26 @@ def load_cover(config: BookConfig) -> Image:
     return Image(src="", href="images/cover.png", media_type="image/png", data=draw_cover(config),
                  width_px=COVER_SIZE[0], height_px=COVER_SIZE[1],
                  placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=True)
+
+
+def to_cmyk(data: bytes, icc_profile: bytes) -> bytes:
+    """Colour images converted to CMYK JPEG for a CMYK printer; grey images are kept as they are."""
+    from PIL import ImageCms
+
+    with PILImage.open(io.BytesIO(data)) as img:
+        if img.mode in ("L", "1", "CMYK"):
+            return data
+        if img.mode in ("LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            img = img.convert("RGBA")
+        if img.mode == "RGBA":
+            flat = PILImage.new("RGB", img.size, (255, 255, 255))
+            flat.paste(img, mask=img.split()[-1])
+            img = flat
+        rgb = img.convert("RGB")
+        dpi = img.info.get("dpi", (PRINT_DPI, PRINT_DPI))
+        srgb = ImageCms.createProfile("sRGB")
+        cmyk = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        converted = ImageCms.profileToProfile(rgb, srgb, cmyk, outputMode="CMYK")
+        out = io.BytesIO()
+        converted.save(out, format="JPEG", quality=92, dpi=dpi)
+        return out.getvalue()

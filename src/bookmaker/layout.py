@@ -16,7 +16,7 @@ import jinja2
 from lxml import etree
 
 from .errors import LayoutError
-from .model import Book, Chapter, FigureBlock, HtmlBlock, Image
+from .model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock, Image
 
 Target = Literal["epub", "print", "preview"]
 PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
@@ -203,19 +203,46 @@ def render_epub(book: Book) -> Rendered:
 _CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
 
 
-def render_print(book: Book, chapters: Sequence[Chapter] | None = None, first_folio: int = 1) -> Rendered:
+@dataclass(frozen=True)
+class PrintGeometry:
+    """What the print layout computes from book.toml and the profile, in inches."""
+
+    margin_inside: float
+    head_gap: float  # between the text block and the running head
+    foot_gap: float  # between the text block and a foot folio
+
+
+def print_geometry(config: BookConfig, margin_inside: float | None = None) -> PrintGeometry:
+    """Running heads and folios sit as far from the text as the printer's safe margin allows."""
+    p = config.print
+    line = 0.2  # an 8.5pt line (line-height 1) with the font's full ascent and descent
+    head = min(0.22, max(0.08, p.margin_top - p.profile.min_margin - line))
+    foot = min(0.25, max(0.08, p.margin_bottom - p.profile.min_margin - line))
+    return PrintGeometry(margin_inside if margin_inside is not None else p.margin_inside, round(head, 4), round(foot, 4))
+
+
+def render_print(
+    book: Book,
+    chapters: Sequence[Chapter] | None = None,
+    first_folio: int = 1,
+    margin_inside: float | None = None,
+    fillers: int = 0,
+) -> Rendered:
     """One HTML document for WeasyPrint: front matter, contents, every chapter.
 
     With `chapters`, only those chapters and no front matter (a one-chapter print preview); the
-    first of them opens on folio `first_folio` as it does in the full book.
+    first of them opens on folio `first_folio` as it does in the full book. `margin_inside`
+    widens the gutter for the page count; `fillers` blank pages end the book.
     """
     ctx = _context(book, "print")
     whole = chapters is None
     selected = tuple(book.chapters if chapters is None else chapters)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
+    profile = book.config.print.profile
     content = _render("print.html.j2", {
         **ctx, "chapters": selected, "front_matter": whole,
         "opening_id": body[0].id if body else "", "first_folio": first_folio,
+        "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": fillers,
     })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 
@@ -230,4 +257,17 @@ def render_print(book: Book, chapters: Sequence[Chapter] | None = None, first_fo
         Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
     )
     assets = (_stylesheet("book.css"), _stylesheet("print.css")) + fonts + _image_assets(book)
+    if profile.colour == "cmyk":
+        assets += (_stylesheet("print-cmyk.css"), Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()))
     return Rendered("print", (page,), assets)
+
+
+def cmyk_profile(config: BookConfig) -> Path:
+    """Ghostscript's CMYK ICC profile: a real output intent for PDF/X (Debian: ghostscript)."""
+    import glob
+
+    for pattern in ("/usr/share/ghostscript/*/iccprofiles/default_cmyk.icc", "/usr/share/color/icc/ghostscript/default_cmyk.icc"):
+        found = sorted(glob.glob(pattern))
+        if found:
+            return Path(found[-1])
+    raise LayoutError.at(config.root / "book.toml", None, f"print profile '{config.print.profile.name}' needs a CMYK ICC profile: install Ghostscript (Debian: apt-get install ghostscript)")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .profiles import PROFILES, PrintProfile
+
 ChapterKind = Literal["front", "body", "back"]
 
 
@@ -22,6 +24,7 @@ class PrintSettings:
     font_size_pt: float = 10.5
     # The tallest a figure may be placed, as a share of the text block's height.
     figure_max_height: float = 0.55
+    profile: PrintProfile = PROFILES["proof"]
 
     @property
     def text_width(self) -> float:
@@ -49,6 +52,8 @@ class BookConfig:
     cover: str | None = None
     credits: tuple[str, ...] = ()
     accessibility_summary: str | None = None
+    edition: str | None = None
+    isbn: str | None = None  # 13 digits, checked
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Sequence
 
 from . import markdown
 from .config import load_config
-from .errors import BookError, Diagnostic, ManuscriptError, OutputError, Reporter, SourceLocation, StrictError
+from .errors import BookError, Diagnostic, ManuscriptError, OutputError, PreflightError, Reporter, SourceLocation, StrictError
 from .images import load_cover, load_images
 from .manuscript import load_chapters
 from .model import Book, Chapter
@@ -120,12 +120,13 @@ def build(
     out_dir: Path,
     formats: Sequence[str] = FORMATS,
     strict: bool = False,
+    check: bool = True,
     reporter: Reporter | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Output]:
     """Build every format in memory, then write them all. A failure writes nothing."""
     from .backends import BuildContext, build_timestamp
-    from .layout import render_epub, render_print
+    from .layout import render_epub
 
     reporter = reporter or Reporter()
     timestamp = build_timestamp()
@@ -142,10 +143,18 @@ def build(
             progress("laying out and packaging the EPUB")
             data = EpubBackend().write(render_epub(book), ctx)
         elif fmt == "pdf":
-            from .backends.pdf import PdfBackend
+            from .printing import print_book
 
-            progress("laying out the PDF (WeasyPrint)")
-            data = PdfBackend().write(render_print(book), ctx)
+            progress(f"laying out the PDF (WeasyPrint, profile {book.config.print.profile.name})")
+            printed = print_book(ctx)
+            data = printed.data
+            if check:
+                from .preflight import preflight
+
+                progress("preflight")
+                report = preflight(data, book.config)
+                if not report.passed:
+                    raise PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.pdf"))
         else:
             raise OutputError.at(root, None, f"unknown format '{fmt}'")
         results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", data))

@@ -47,7 +47,8 @@ class PdfBackend:
     name = "pdf"
     suffix = ".pdf"
 
-    def write(self, rendered: Rendered, ctx: BuildContext) -> bytes:
+    def lay_out(self, rendered: Rendered, ctx: BuildContext) -> Any:
+        """WeasyPrint's Document: pages laid out, not yet written."""
         from weasyprint import HTML
         from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
@@ -57,18 +58,36 @@ class PdfBackend:
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
-            fonts = FontConfiguration()
             html = HTML(string=page.content, base_url=BASE_URL, url_fetcher=_fetcher(assets))
-            document = html.render(font_config=fonts)
-            stamp = ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-            document.metadata.created = stamp
-            document.metadata.modified = stamp
-            config = ctx.book.config
-            document.metadata.title = config.title
-            document.metadata.authors = list(config.authors)
-            document.metadata.lang = config.language
-            identifier = hashlib.md5(config.identifier.encode("utf-8")).hexdigest().encode("ascii")
-            data: bytes = document.write_pdf(pdf_identifier=identifier)
+            document = html.render(font_config=FontConfiguration())
+        finally:
+            LOGGER.removeHandler(collect)
+        for message in collect.messages:
+            ctx.reporter.warn(layouts_dir(), None, f"WeasyPrint: {message}")
+        return document
+
+    def write_document(self, document: Any, ctx: BuildContext) -> bytes:
+        """PDF bytes under the book's print profile: metadata, links, bookmarks, PDF/X variant."""
+        from weasyprint.logger import LOGGER
+
+        config = ctx.book.config
+        profile = config.print.profile
+        stamp = ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        document.metadata.created = stamp
+        document.metadata.modified = stamp
+        document.metadata.title = config.title
+        document.metadata.authors = list(config.authors)
+        document.metadata.lang = config.language
+        for page in document.pages:
+            if not profile.annotations:
+                page.links = []  # every <a href> would become a link annotation
+            if not profile.bookmarks:
+                page.bookmarks = []
+        identifier = hashlib.md5(config.identifier.encode("utf-8")).hexdigest().encode("ascii")
+        collect = _Collect()
+        LOGGER.addHandler(collect)
+        try:
+            data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
         finally:
             LOGGER.removeHandler(collect)
         for message in collect.messages:
@@ -76,3 +95,6 @@ class PdfBackend:
         if not data.startswith(b"%PDF-"):
             raise OutputError.at(config.root, None, "WeasyPrint did not produce a PDF")
         return data
+
+    def write(self, rendered: Rendered, ctx: BuildContext) -> bytes:
+        return self.write_document(self.lay_out(rendered, ctx), ctx)

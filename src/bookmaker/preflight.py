@@ -1,0 +1,314 @@
+"""Preflight: the rules of the book's print profile, checked on the PDF itself.
+
+Reads the PDF as a printer's preflight would: boxes, fonts, placed image resolution, where text
+and images sit, page count, forbidden objects and colour spaces. pypdf reads the structure;
+pdfminer.six gives every character's and image's box on the page.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import Diagnostic, SourceLocation
+from .model import BookConfig
+
+PT = 72.0
+TOLERANCE = 0.75  # points: a hundredth of an inch, and then some, for rounding in the PDF
+MIN_TEXT_PT = 7.0
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    passed: bool
+    measured: str
+    pages: tuple[int, ...] = ()  # 1-based pages that fail
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    profile: str
+    page_count: int
+    results: tuple[RuleResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def diagnostics(self, pdf: Path) -> list[Diagnostic]:
+        return [
+            Diagnostic(SourceLocation(pdf, None), f"preflight ({self.profile}): {r.rule}: {r.detail or r.measured}" + (f" (pages {_pages(r.pages)})" if r.pages else ""))
+            for r in self.results if not r.passed
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile, "pages": self.page_count, "passed": self.passed,
+            "rules": [{"rule": r.rule, "passed": r.passed, "measured": r.measured, "failing_pages": list(r.pages), "detail": r.detail} for r in self.results],
+        }
+
+
+def _pages(pages: tuple[int, ...], most: int = 12) -> str:
+    shown = ", ".join(str(p) for p in pages[:most])
+    return shown + (f" … {len(pages) - most} more" if len(pages) > most else "")
+
+
+@dataclass
+class _PageContent:
+    text: list[tuple[float, float, float, float, float]] = field(default_factory=list)  # bbox + size
+    images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)  # bbox + px
+
+
+def _layout(data: bytes) -> list[_PageContent]:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar, LTImage
+
+    pages = []
+    for lt_page in extract_pages(io.BytesIO(data), laparams=None):
+        content = _PageContent()
+
+        def walk(obj: Any) -> None:
+            if isinstance(obj, LTChar):
+                if obj.get_text().strip():
+                    content.text.append((obj.x0, obj.y0, obj.x1, obj.y1, obj.size))
+            elif isinstance(obj, LTImage):
+                w, h = obj.srcsize
+                content.images.append((obj.x0, obj.y0, obj.x1, obj.y1, int(w or 0), int(h or 0)))
+            if hasattr(obj, "__iter__"):
+                for child in obj:
+                    walk(child)
+
+        walk(lt_page)
+        pages.append(content)
+    return pages
+
+
+def _box(page: Any, name: str) -> tuple[float, float, float, float]:
+    box = getattr(page, name)
+    return (float(box.left), float(box.bottom), float(box.right), float(box.top))
+
+
+def _fonts(obj: Any, seen: set[int]) -> Iterator[tuple[str, Any]]:
+    """Every font in a resource dictionary, following form XObjects."""
+    resources = obj.get("/Resources")
+    if resources is None:
+        return
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        font = font.get_object()
+        yield str(font.get("/BaseFont", "?")), font
+    for xobj in (resources.get("/XObject") or {}).values():
+        ref = getattr(xobj, "idnum", None)
+        xobj = xobj.get_object()
+        if xobj.get("/Subtype") == "/Form" and (ref is None or ref not in seen):
+            if ref is not None:
+                seen.add(ref)
+            yield from _fonts(xobj, seen)
+
+
+def _embedded(font: Any) -> bool:
+    if font.get("/Subtype") == "/Type3":
+        return True  # glyphs are drawn by the PDF itself
+    target = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+    descriptor = target.get("/FontDescriptor")
+    if descriptor is None:
+        return False
+    descriptor = descriptor.get_object()
+    return any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+_RGB_OPS = re.compile(rb"(?<![\w.])(rg|RG)(?![\w])")
+
+
+def _colour_spaces(page: Any) -> set[str]:
+    """Colour models a page paints with: from operators, colour space resources and images."""
+    found: set[str] = set()
+    contents = page.get_contents()
+    data = contents.get_data() if contents is not None else b""
+    if _RGB_OPS.search(data):
+        found.add("DeviceRGB")
+    resources = (page.get("/Resources") or {})
+    resources = resources.get_object() if hasattr(resources, "get_object") else resources
+
+    def model(cs: Any) -> str:
+        cs = cs.get_object() if hasattr(cs, "get_object") else cs
+        if isinstance(cs, list) or hasattr(cs, "__getitem__") and not isinstance(cs, str):
+            try:
+                kind = str(cs[0])
+            except (IndexError, KeyError, TypeError):
+                return str(cs)
+            if kind == "/ICCBased":
+                n = int(cs[1].get_object().get("/N", 0))
+                return {1: "ICC gray", 3: "ICC RGB", 4: "ICC CMYK"}.get(n, "ICC")
+            if kind == "/Indexed":
+                return model(cs[1])
+            return kind.lstrip("/")
+        return str(cs).lstrip("/")
+
+    for name, cs in (resources.get("/ColorSpace") or {}).items():
+        if re.search(rf"/{re.escape(str(name)[1:])}\s+(cs|CS)\b".encode(), data):
+            found.add(model(cs))
+    if re.search(rb"/DeviceRGB\s+(cs|CS)\b", data):
+        found.add("DeviceRGB")
+    for xobj in (resources.get("/XObject") or {}).values():
+        xobj = xobj.get_object()
+        if xobj.get("/Subtype") == "/Image" and "/ColorSpace" in xobj:
+            found.add(model(xobj["/ColorSpace"]))
+    return found
+
+
+def preflight(data: bytes, config: BookConfig) -> PreflightReport:
+    from pypdf import PdfReader
+
+    settings = config.print
+    profile = settings.profile
+    reader = PdfReader(io.BytesIO(data))
+    pages = reader.pages
+    n = len(pages)
+    results: list[RuleResult] = []
+    trim_w, trim_h = settings.trim_width * PT, settings.trim_height * PT
+
+    # Boxes
+    bad_trim, bad_media = [], []
+    bleed = {side: profile.bleeds(side) * PT for side in ("top", "bottom", "outside", "inside")}  # type: ignore[arg-type]
+    for i, page in enumerate(pages):
+        tx0, ty0, tx1, ty1 = _box(page, "trimbox")
+        if abs((tx1 - tx0) - trim_w) > TOLERANCE or abs((ty1 - ty0) - trim_h) > TOLERANCE:
+            bad_trim.append(i + 1)
+        right = i % 2 == 0
+        want = (tx0 - (bleed["inside"] if right else bleed["outside"]), ty0 - bleed["bottom"],
+                tx1 + (bleed["outside"] if right else bleed["inside"]), ty1 + bleed["top"])
+        media = _box(page, "mediabox")
+        if any(abs(a - b) > TOLERANCE for a, b in zip(media, want)):
+            bad_media.append(i + 1)
+    results.append(RuleResult("TrimBox is the trim size", not bad_trim,
+                              f'{settings.trim_width:g}in x {settings.trim_height:g}in on {n - len(bad_trim)}/{n} pages', tuple(bad_trim)))
+    sides = ", ".join(profile.bleed_sides) or "none"
+    results.append(RuleResult("MediaBox is trim plus bleed", not bad_media,
+                              f"bleed {profile.bleed:g}in on {sides} (by page side)", tuple(bad_media),
+                              "" if not bad_media else "MediaBox does not match the trim plus the profile's bleed"))
+
+    # Fonts
+    fonts: dict[str, bool] = {}
+    font_pages: list[int] = []
+    for i, page in enumerate(pages):
+        page_ok = True
+        for name, font in _fonts(page, set()):
+            ok = _embedded(font)
+            fonts[name] = fonts.get(name, True) and ok
+            page_ok &= ok
+        if not page_ok:
+            font_pages.append(i + 1)
+    names = sorted({re.sub(r"^/?[A-Z]{6}\+", "", f).lstrip("/") for f in fonts})
+    missing = sorted(f for f, ok in fonts.items() if not ok)
+    results.append(RuleResult("fonts embedded", not missing, ", ".join(names) or "no fonts",
+                              tuple(font_pages), f"not embedded: {', '.join(missing)}" if missing else ""))
+
+    # Layout: text and images on each page
+    layout = _layout(data)
+    dpis: list[float] = []
+    low_dpi: list[int] = []
+    small_text: list[int] = []
+    smallest_text = 99.0
+    outside: list[int] = []
+    min_in = profile.min_gutter(n) * PT
+    min_m = profile.min_margin * PT
+    closest = {"top": 1e9, "bottom": 1e9, "outside": 1e9, "inside": 1e9}
+    for i, (page, content) in enumerate(zip(pages, layout)):
+        tx0, ty0, tx1, ty1 = _box(page, "trimbox")
+        # pdfminer measures from the MediaBox's lower-left corner; the boxes are in user space
+        mx0, my0 = _box(page, "mediabox")[:2]
+        tx0, ty0, tx1, ty1 = tx0 - mx0, ty0 - my0, tx1 - mx0, ty1 - my0
+        right = i % 2 == 0
+        page_outside = False
+        for x0, y0, x1, y1, *rest in content.text + [img[:4] + (0.0,) for img in content.images]:
+            d = {"top": ty1 - y1, "bottom": y0 - ty0,
+                 "outside": (tx1 - x1) if right else (x0 - tx0), "inside": (x0 - tx0) if right else (tx1 - x1)}
+            for side, value in d.items():
+                closest[side] = min(closest[side], value)
+            if d["top"] < min_m - 0.01 or d["bottom"] < min_m - 0.01 or d["outside"] < min_m - 0.01 or d["inside"] < min_in - 0.01:
+                page_outside = True
+        if page_outside:
+            outside.append(i + 1)
+        for x0, y0, x1, y1, size in content.text:
+            smallest_text = min(smallest_text, size)
+            if size < MIN_TEXT_PT - 0.05:
+                small_text.append(i + 1)
+                break
+        for x0, y0, x1, y1, w_px, h_px in content.images:
+            width_in = (x1 - x0) / PT
+            if width_in <= 0 or not w_px:
+                continue
+            dpi = min(w_px / width_in, h_px / ((y1 - y0) / PT)) if y1 > y0 else w_px / width_in
+            dpis.append(dpi)
+            if dpi < profile.min_image_dpi - 0.5:
+                low_dpi.append(i + 1)
+    results.append(RuleResult(
+        "image resolution at placed size", not low_dpi,
+        f"smallest {min(dpis):.0f} dpi over {len(dpis)} images (minimum {profile.min_image_dpi})" if dpis else "no images",
+        tuple(sorted(set(low_dpi)))))
+    def fmt(v: float) -> str:
+        return "n/a" if v > 1e8 else f"{v / PT:.3f}in"
+
+    results.append(RuleResult(
+        "content inside the margins and gutter", not outside,
+        f"closest to the trim: top {fmt(closest['top'])}, bottom {fmt(closest['bottom'])}, outside {fmt(closest['outside'])}, "
+        f"gutter {fmt(closest['inside'])} (minimum {profile.min_margin:g}in, gutter {profile.min_gutter(n):g}in for {n} pages)",
+        tuple(outside)))
+    results.append(RuleResult("no text under 7pt", not small_text,
+                              f"smallest text {smallest_text:.1f}pt" if smallest_text < 99 else "no text", tuple(small_text)))
+
+    # Page count
+    count_ok = n >= profile.min_pages and (profile.max_pages is None or n <= profile.max_pages)
+    bounds = f"{profile.min_pages}..{profile.max_pages}" if profile.max_pages else f">= {profile.min_pages}"
+    results.append(RuleResult("page count", count_ok, f"{n} pages (allowed {bounds})"))
+    results.append(RuleResult("page count multiple", n % profile.page_multiple == 0,
+                              f"{n} pages, multiple of {profile.page_multiple}"))
+    if profile.last_page_blank:
+        last = layout[-1] if layout else _PageContent()
+        blank = not last.text and not last.images
+        results.append(RuleResult("last page blank without folio", blank, "blank" if blank else "has content", () if blank else (n,)))
+
+    # Forbidden objects
+    annots = tuple(i + 1 for i, p in enumerate(pages) if p.get("/Annots"))
+    root = reader.trailer["/Root"].get_object()
+    outlines = "/Outlines" in root and bool(root["/Outlines"].get_object().get("/First"))
+    forms = "/AcroForm" in root
+    encrypted = reader.is_encrypted
+    problems = []
+    if annots and not profile.annotations:
+        problems.append(f"annotations on {len(annots)} pages")
+    if outlines and not profile.bookmarks:
+        problems.append("bookmarks (outline)")
+    if forms:
+        problems.append("form fields")
+    if encrypted:
+        problems.append("encryption")
+    results.append(RuleResult("no forbidden objects", not problems,
+                              "none" if not problems else "; ".join(problems),
+                              annots if annots and not profile.annotations else (), "; ".join(problems)))
+
+    # Colour
+    if profile.colour == "cmyk":
+        rgb_pages = []
+        models: set[str] = set()
+        for i, page in enumerate(pages):
+            found = _colour_spaces(page)
+            models |= found
+            if found & {"DeviceRGB", "ICC RGB", "CalRGB", "Lab"}:
+                rgb_pages.append(i + 1)
+        intents = root.get("/OutputIntents")
+        intent_n = 0
+        if intents:
+            dest = intents[0].get_object().get("/DestOutputProfile")
+            intent_n = int(dest.get_object().get("/N", 0)) if dest is not None else 0
+        results.append(RuleResult("CMYK or grey only", not rgb_pages,
+                                  "colour spaces: " + (", ".join(sorted(models)) or "none"), tuple(rgb_pages)))
+        results.append(RuleResult("CMYK output intent", intent_n == 4,
+                                  "CMYK ICC output intent" if intent_n == 4 else "no CMYK output intent"))
+    return PreflightReport(profile.name, n, tuple(results))

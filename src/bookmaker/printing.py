@@ -1,0 +1,63 @@
+"""The print PDF under a profile: lay out, count, adjust the gutter and the fill, check.
+
+The gutter a printer requires grows with the page count, and the page count depends on the
+gutter, so the book is laid out, counted and laid out again until both agree (twice at most for
+a real book; bounded at four passes). Blank filler pages reach the printer's page multiple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .backends import BuildContext
+from .backends.pdf import PdfBackend
+from .errors import OutputError
+from .layout import Asset, Rendered, cmyk_profile, render_print
+
+MAX_PASSES = 4
+
+
+@dataclass(frozen=True)
+class PrintedBook:
+    data: bytes
+    pages: int
+    fillers: int
+    margin_inside: float  # inches, the gutter actually used
+    passes: int
+
+
+def _cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
+    from .images import to_cmyk
+
+    icc = cmyk_profile(ctx.book.config).read_bytes()
+    assets = tuple(
+        Asset(a.href, "image/jpeg" if converted != a.data else a.media_type, converted)
+        if a.media_type.startswith("image/") else a
+        for a in rendered.assets
+        for converted in (to_cmyk(a.data, icc) if a.media_type.startswith("image/") else a.data,)
+    )
+    return replace(rendered, assets=assets)
+
+
+def print_book(ctx: BuildContext) -> PrintedBook:
+    book = ctx.book
+    settings = book.config.print
+    profile = settings.profile
+    backend = PdfBackend()
+    gutter = settings.margin_inside
+    fillers = 0
+    for passes in range(1, MAX_PASSES + 1):
+        rendered = render_print(book, margin_inside=gutter, fillers=fillers)
+        if profile.colour == "cmyk":
+            rendered = _cmyk_assets(rendered, ctx)
+        document = backend.lay_out(rendered, ctx)
+        total = len(document.pages)
+        content = total - fillers
+        want_fillers = profile.fill(content)
+        want_gutter = max(settings.margin_inside, profile.min_gutter(content + want_fillers))
+        if want_fillers == fillers and abs(want_gutter - gutter) < 1e-9:
+            data = backend.write_document(document, ctx)
+            return PrintedBook(data, total, fillers, gutter, passes)
+        fillers, gutter = want_fillers, want_gutter
+    raise OutputError.at(book.config.root / "book.toml", None,
+                         f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
