@@ -13,7 +13,7 @@ from .config import load_config
 from .errors import BookError, Diagnostic, ManuscriptError, OutputError, PreflightError, Reporter, SourceLocation, StrictError
 from .images import load_cover, load_images
 from .manuscript import load_chapters
-from .model import Book, Chapter
+from .model import Book, BookConfig, Chapter, Image, ImageRef
 
 Transform = Callable[[Book], Book]
 FORMATS = ("epub", "pdf")
@@ -47,6 +47,9 @@ def _check_unique_ids(parsed: Sequence[markdown.Parsed], chapters: Sequence[Chap
         raise ManuscriptError(*problems)
 
 
+ImageLoader = Callable[[BookConfig, Iterable[ImageRef], Reporter], "tuple[Image, ...]"]
+
+
 def load_book(
     root: Path,
     reporter: Reporter,
@@ -64,6 +67,22 @@ def load_book(
     book = Book(config=config, chapters=load_chapters(config))
     for transform in transforms:
         book = transform(book)
+    return render_chapters(book, reporter, only=only, with_cover=with_cover)
+
+
+def render_chapters(
+    book: Book,
+    reporter: Reporter,
+    only: Callable[[Chapter], bool] | None = None,
+    with_cover: bool = True,
+    image_loader: ImageLoader = load_images,
+) -> Book:
+    """The second half of `load_book`: render the selected chapters' Markdown and size their images.
+
+    `book` has every chapter's front matter, numbered. The preview server calls this with the
+    chapters it keeps between saves and an `image_loader` that remembers images it has sized.
+    """
+    config = book.config
     label = config.chapter_label
     selected = [ch for ch in book.chapters if only is None or only(ch)]
     parsed = [
@@ -71,7 +90,7 @@ def load_book(
         for ch in selected
     ]
     _check_unique_ids(parsed, selected)
-    images = load_images(config, (ref for p in parsed for ref in p.images), reporter)
+    images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
     rendered = {
@@ -170,4 +189,4 @@ def build(
     return outputs
 
 
-__all__ = ["BookError", "Output", "build", "load_book", "write_atomic"]
+__all__ = ["BookError", "Output", "build", "load_book", "render_chapters", "write_atomic"]
