@@ -140,3 +140,35 @@ def test_figures_stay_with_their_captions(sample: Built) -> None:
 def test_text_is_hyphenated(sample: Built) -> None:
     texts = _texts(sample.pdf)
     assert any(re.search(r"[a-z][\u2010-]\n[a-z]", t) for t in texts), "no hyphenated line ends found"
+
+
+def _ink_box(png: Path) -> tuple[int, int, int, int]:
+    from PIL import Image, ImageOps
+
+    with Image.open(png) as img:
+        box = ImageOps.invert(img.convert("L")).point(lambda v: 255 if v > 40 else 0).getbbox()
+    assert box is not None
+    return box
+
+
+@pytest.mark.parametrize("page_index, side", [(8, "right"), (9, "left")])
+def test_reviewed_page_renders_keep_ink_inside_the_margins(sample: Built, tmp_path: Path, page_index: int, side: str) -> None:
+    """Page 9 (chapter 1 opening, recto) and page 10 (its verso, with running head) were looked at
+    as 60 dpi renders; this keeps what was checked by eye: all ink inside the trim's safe area."""
+    dpi = 100
+    subprocess.run([which("pdftoppm"), "-png", "-r", str(dpi), "-f", str(page_index + 1), "-l", str(page_index + 1),
+                    str(sample.pdf), str(tmp_path / "p")], check=True)
+    (png,) = tmp_path.glob("p-*.png")
+    x0, y0, x1, y1 = _ink_box(png)
+    bleed = 0.125 * dpi
+    left_trim = 0 if side == "right" else bleed  # the bleed is on the outside edge only
+    inside, outside = 0.875 * dpi, 0.625 * dpi
+    left_margin, right_margin = (inside, outside) if side == "right" else (outside, inside)
+    assert x0 >= left_trim + left_margin - 2, (x0, side)
+    assert x1 <= left_trim + 6 * dpi - right_margin + 2, (x1, side)
+    assert y0 >= bleed + 0.375 * dpi  # KDP's safe margin from the top trim edge
+    assert y1 <= bleed + (9 - 0.375) * dpi
+    if side == "left":  # the running head sits in the top margin, above the text block
+        assert y0 < bleed + 0.75 * dpi
+    else:  # no running head on a chapter opening: the sink starts well below the top margin
+        assert y0 > bleed + 1.2 * dpi
