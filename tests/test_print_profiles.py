@@ -6,6 +6,7 @@ import io
 import re
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -269,3 +270,24 @@ def test_front_matter_folios_are_roman_and_body_starts_at_1(kdp_pdf: tuple[BookC
     first = next(i for i, t in enumerate(texts) if "Chapter 1" in t and i > toc)
     assert texts[first].rstrip().endswith("1")
     assert re.search(r"Chapter 1\s+1\b", texts[toc]) and re.search(r"Chapter 2\s+\d+", texts[toc])
+
+
+def test_check_reads_built_files_and_runs_epubcheck(tiny_book: Path, tmp_path: Path) -> None:
+    from bookmaker.validate import ValidatorMissing, epubcheck_jar
+
+    try:
+        epubcheck_jar()
+    except ValidatorMissing as exc:
+        need(str(exc))
+    if not shutil.which("java"):
+        need("java not found: EPUBCheck needs it")
+    out = tmp_path / "out"
+    build(tiny_book, out)
+    epub, pdf = out / "tiny.epub", out / "tiny.pdf"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1764115200"}
+    proc = subprocess.run([sys.executable, "-m", "bookmaker", "check", str(tiny_book), "--pdf", str(pdf), "--epub", str(epub), "--json"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["passed"] and data["profile"] == "proof"
+    assert data["epubcheck"]["counts"] == {"fatals": 0, "errors": 0, "warnings": 0, "usages": 0}
