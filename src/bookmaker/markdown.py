@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -31,10 +31,12 @@ _ASPECT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/x]\s*(\d+(?:\.\d+)?)\s*$")
 class Parsed:
     path: Path
     doc_id: str
+    body_line: int
     tokens: tuple[Token, ...]
     figures: tuple[FigureRef, ...]
     images: tuple[ImageRef, ...]
     headings: tuple[Heading, ...]
+    raw_html: bool = False  # the source has HTML of its own: sanitise what it renders to
 
 
 def _a(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -101,7 +103,7 @@ def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: 
 
 @lru_cache(maxsize=1)
 def _md() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"xhtmlOut": True, "html": False, "typographer": True})
+    md = MarkdownIt("commonmark", {"xhtmlOut": True, "html": True, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.use(footnote_plugin)
     md.use(attrs_plugin, after=("image",))
@@ -143,7 +145,10 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
     images: list[ImageRef] = []
     headings: list[Heading] = []
     taken: set[str] = set()
+    raw_html = False
     for i, token in enumerate(tokens):
+        if token.type == "html_block" or any(c.type == "html_inline" for c in token.children or []):
+            raw_html = True
         line = body_line + (token.map[0] if token.map else 0)
         if token.type == "heading_open":
             text = tokens[i + 1].content
@@ -165,27 +170,55 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
                 caption = str(child.attrGet("title") or "")
                 figures.append(FigureRef(id=fid, src=src, alt=alt, caption=caption, aspect=aspect, line=line))
             images.append(ImageRef(src=src, path=path, line=line, alt=alt, label=label, aspect=aspect))
-    return Parsed(path, doc_id, tuple(tokens), tuple(figures), tuple(images), tuple(headings))
+    return Parsed(path, doc_id, body_line, tuple(tokens), tuple(figures), tuple(images), tuple(headings), raw_html)
 
 
-def render(parsed: Parsed, images: Mapping[str, Image], chapter_hrefs: Mapping[str, str]) -> tuple[Block, ...]:
-    """Tokens -> XHTML blocks; figures stay structured for the layouts to place."""
+def render(
+    parsed: Parsed,
+    images: Mapping[str, Image],
+    chapter_hrefs: Mapping[str, str],
+    warn: Callable[[int, str], None] | None = None,
+) -> tuple[Block, ...]:
+    """Tokens -> XHTML blocks; figures stay structured for the layouts to place.
+
+    Raw HTML in the source goes through the sanitiser; what it removes is reported to `warn`
+    with the line of the block it came from.
+    """
     md = _md()
     env = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs}
     tokens = list(parsed.tokens)
     figures = iter(parsed.figures)
+    hrefs = {img.href for img in images.values()}
     blocks: list[Block] = []
+
+    def html_block(part: list[Token]) -> None:
+        html = md.renderer.render(part, md.options, env)
+        if parsed.raw_html and any(t.type == "html_block" or any(c.type == "html_inline" for c in t.children or []) for t in part):
+            from .sanitize import clean
+
+            cleaned = clean(html, hrefs)
+            if cleaned.removed and warn is not None:
+                line = next((t.map[0] for t in part if t.map and (t.type == "html_block" or t.type == "inline")), 0)
+                warn(parsed_line(parsed, line), "raw HTML not allowed in a book was removed: " + ", ".join(cleaned.removed))
+            html = cleaned.xhtml
+        blocks.append(HtmlBlock(html))
+
     start = 0
     i = 0
     while i < len(tokens):
         if _is_figure(tokens, i):
             if i > start:
-                blocks.append(HtmlBlock(md.renderer.render(tokens[start:i], md.options, env)))
+                html_block(tokens[start:i])
             blocks.append(FigureBlock(next(figures)))
             i += 3
             start = i
         else:
             i += 1
     if start < len(tokens):
-        blocks.append(HtmlBlock(md.renderer.render(tokens[start:], md.options, env)))
+        html_block(tokens[start:])
     return tuple(b for b in blocks if not isinstance(b, HtmlBlock) or b.html.strip())
+
+
+def parsed_line(parsed: Parsed, body_index: int) -> int:
+    """A body line index back to the file's line number."""
+    return parsed.body_line + body_index

@@ -94,7 +94,8 @@ def render_chapters(
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
     rendered = {
-        ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs), headings=p.headings)
+        ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg)),
+                       headings=p.headings)
         for ch, p in zip(selected, parsed)
     }
     chapters = tuple(rendered.get(ch.id, ch) for ch in book.chapters)
@@ -155,6 +156,7 @@ def build(
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
     ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter)
     results: list[tuple[str, Path, bytes]] = []
+    printed = None
     for fmt in formats:
         if fmt == "epub":
             from .backends.epub import EpubBackend
@@ -186,6 +188,10 @@ def build(
         except OSError as exc:
             raise OutputError.at(path, None, f"cannot write: {exc.strerror or exc}") from None
         outputs.append(Output(fmt, path, len(data)))
+    if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
+        from .pagemap import record_build
+
+        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers)
     return outputs
 
 
