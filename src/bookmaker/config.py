@@ -32,6 +32,8 @@ class _Invalid(ValueError):
 
 def parse_length(value: Any) -> float:
     """'0.75in', '19mm', '10.5pt' -> inches."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 or isinstance(value, str) and value.strip().startswith("-"):
+        raise _Invalid(f"must not be negative, got {value!r}")
     if not isinstance(value, str) or not (m := _LENGTH.match(value)):
         raise _Invalid(f"expected a length such as '0.75in', '19mm' or '10pt', got {value!r}")
     return float(m.group(1)) * _UNITS[m.group(2)]
@@ -190,6 +192,7 @@ _TOP: dict[str, _Key] = {
     "accessibility_summary": _Key(_str),
     "edition": _Key(_str),
     "isbn": _Key(_isbn),
+    "allow_remote_images": _Key(_bool),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -287,7 +290,7 @@ def load_config(root: Path) -> BookConfig:
                 report(table, key, f"'{prefix}{key}': {exc}")
         for key, spec in schema.items():
             if spec.required and key not in data:
-                problems.append(Diagnostic(SourceLocation(path, None), f"missing required key '{prefix}{key}'"))
+                problems.append(Diagnostic(SourceLocation(path, where.get(("", table)) if table else 1), f"missing required key '{prefix}{key}'"))
 
     take("", _TOP, data, values)
     print_table = data.get("print", {})

@@ -120,8 +120,18 @@ def draw_cover(config: BookConfig) -> bytes:
     return _png(img, 300)
 
 
+MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb threshold (about 89 megapixels)
+MAX_BYTES = 200 * 1024 * 1024
+MAX_DATA_URL_BYTES = 2 * 1024 * 1024
+REMOTE_TIMEOUT = 30
+
+
+def _is_remote(src: str) -> bool:
+    return src.lower().startswith(("http://", "https://"))
+
+
 def _resolve_path(config: BookConfig, ref: ImageRef) -> Path:
-    """Image paths are relative to the book folder and must stay inside it."""
+    """Image paths are relative to the book folder and must stay inside it (symlinks included)."""
     src = ref.src
     if not src or "://" in src or src.startswith(("/", "\\", "data:", "file:")) or ":" in src.split("/")[0]:
         raise ImageError.at(ref.path, ref.line, f"image '{src}' must be a path inside the book folder, such as images/photo.jpg")
@@ -131,7 +141,7 @@ def _resolve_path(config: BookConfig, ref: ImageRef) -> Path:
     root = config.root.resolve()
     path = (root / pure).resolve()
     if not path.is_relative_to(root):
-        raise ImageError.at(ref.path, ref.line, f"image '{src}' resolves outside the book folder")
+        raise ImageError.at(ref.path, ref.line, f"image '{src}' resolves outside the book folder (a symbolic link?)")
     return path
 
 
@@ -143,31 +153,148 @@ def _href(src: str, media_type: str) -> str:
     return str(PurePosixPath(*parts, pure.stem + _SUFFIX[media_type]))
 
 
+def _data_url(ref: ImageRef) -> bytes:
+    import base64
+    import binascii
+
+    header, _, payload = ref.src.partition(",")
+    if len(payload) > MAX_DATA_URL_BYTES * 4 // 3 + 4:
+        raise ImageError.at(ref.path, ref.line, f"inline data: image is over {MAX_DATA_URL_BYTES // 1024} KB; save it in images/ and link it")
+    if not header.endswith(";base64"):
+        raise ImageError.at(ref.path, ref.line, "inline data: images must be base64-encoded")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError.at(ref.path, ref.line, "inline data: image is not valid base64") from None
+
+
+def _fetch(config: BookConfig, ref: ImageRef) -> bytes:
+    import urllib.error
+    import urllib.request
+
+    if not config.allow_remote_images:
+        raise ImageError.at(ref.path, ref.line, f"remote image '{ref.src}' is not fetched; download it into images/, or set allow_remote_images = true in book.toml")
+    try:
+        with urllib.request.urlopen(ref.src, timeout=REMOTE_TIMEOUT) as response:  # noqa: S310 - http(s) only, checked above
+            data = response.read(MAX_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise ImageError.at(ref.path, ref.line, f"remote image '{ref.src}' could not be fetched: {getattr(exc, 'reason', exc)}") from None
+    if len(data) > MAX_BYTES:
+        raise ImageError.at(ref.path, ref.line, f"remote image '{ref.src}' is over {MAX_BYTES // 2**20} MB")
+    return data
+
+
+def _stored_src(ref: ImageRef, data: bytes) -> str:
+    """Where an inline or remote image is stored inside the outputs."""
+    import hashlib
+
+    kind = "inline" if ref.src.startswith("data:") else "remote"
+    return f"images/{kind}-{hashlib.sha256(data).hexdigest()[:16]}.img"
+
+
+def _placeholder(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
+    box = figure_box(config)
+    reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
+    size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
+    placed = fit(*size, *box)
+    return Image(
+        src=ref.src, href=_href(ref.src, "image/png"), media_type="image/png",
+        data=draw_placeholder(ref, size, placed), width_px=size[0], height_px=size[1],
+        placed_width_in=round(placed[0], 4), placed_height_in=round(placed[1], 4), placeholder=True,
+    )
+
+
+def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[bytes, str, int, int]:
+    """Open, fully decode and, where e-readers or printers need it, re-encode an image.
+
+    Returns (bytes, media type, width, height). Errors name the chapter line: unreadable,
+    truncated, a decompression bomb. Re-encoded: EXIF rotation applied, CMYK JPEG to RGB,
+    16-bit and float images to 8-bit, formats EPUB cannot carry (TIFF, BMP…) to PNG.
+    """
+    import warnings
+
+    from PIL import ImageOps
+
+    path, line = where
+    if len(data) > MAX_BYTES:
+        raise ImageError.at(path, line, f"image '{name}' is over {MAX_BYTES // 2**20} MB")
+    from PIL import ImageFile
+
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES  # WeasyPrint turns this on for the whole process
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            img = PILImage.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise PILImage.DecompressionBombError(f"{width} x {height} pixels")
+            fmt = img.format or ""
+            if fmt == "JPEG":
+                img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))  # decodes fast, still reads every byte
+            img.load()
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ImageError.at(path, line, f"image '{name}' declares too many pixels ({exc}); the limit is {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = "it is truncated or damaged" if "truncated" in str(exc) or isinstance(exc, EOFError) else str(exc)
+        raise ImageError.at(path, line, f"image '{name}' cannot be read: {reason}") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+    media_type = _MEDIA_TYPES.get(fmt)
+    orientation = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+    needs = media_type is None or orientation not in (0, 1) or img.mode not in ("1", "L", "LA", "P", "RGB", "RGBA")
+    if not needs:
+        return data, media_type, width, height  # type: ignore[return-value]
+    img = PILImage.open(io.BytesIO(data))  # full resolution this time
+    img = ImageOps.exif_transpose(img) or img
+    if img.mode == "CMYK":
+        img = _cmyk_to_rgb(img)
+    elif img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif img.mode == "F":
+        img = img.convert("L")
+    elif img.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.mode else "RGB")
+    out = io.BytesIO()
+    dpi = img.info.get("dpi")
+    extra = {"dpi": dpi} if dpi else {}
+    if fmt == "JPEG" and img.mode in ("L", "RGB"):
+        img.save(out, format="JPEG", quality=92, **extra)
+        media_type = "image/jpeg"
+    else:
+        img.save(out, format="PNG", **extra)
+        media_type = "image/png"
+    return out.getvalue(), media_type, img.width, img.height
+
+
+def _cmyk_to_rgb(img: PILImage.Image) -> PILImage.Image:
+    from PIL import ImageCms
+
+    icc = img.info.get("icc_profile")
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            pass
+    return img.convert("RGB")
+
+
 def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
     box = figure_box(config)
-    path = _resolve_path(config, ref)
-    if not path.is_file():
-        reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
-        size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
-        placed = fit(*size, *box)
-        return Image(
-            src=ref.src, href=_href(ref.src, "image/png"), media_type="image/png",
-            data=draw_placeholder(ref, size, placed), width_px=size[0], height_px=size[1],
-            placed_width_in=round(placed[0], 4), placed_height_in=round(placed[1], 4), placeholder=True,
-        )
-    data = path.read_bytes()
-    try:
-        with PILImage.open(io.BytesIO(data)) as probe:
-            fmt = probe.format or ""
-            width, height = probe.size
-    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError) as exc:
-        raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' cannot be read: {exc}") from None
-    media_type = _MEDIA_TYPES.get(fmt)
-    if media_type is None:
-        raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' is {fmt or 'an unknown format'}; use JPEG, PNG, GIF or WebP")
+    if ref.src.startswith("data:"):
+        data, stored = _data_url(ref), None
+    elif _is_remote(ref.src):
+        data, stored = _fetch(config, ref), None
+    else:
+        path = _resolve_path(config, ref)
+        if not path.is_file():
+            return _placeholder(config, ref, reporter)
+        data, stored = path.read_bytes(), ref.src
+    data, media_type, width, height = normalise(data, (ref.path, ref.line), ref.src if len(ref.src) < 80 else ref.src[:77] + "…")
     placed = fit(width, height, *box)
     return Image(
-        src=ref.src, href=_href(ref.src, media_type), media_type=media_type, data=data,
+        src=ref.src, href=_href(stored or _stored_src(ref, data), media_type), media_type=media_type, data=data,
         width_px=width, height_px=height, placed_width_in=round(placed[0], 4),
         placed_height_in=round(placed[1], 4), placeholder=False,
     )

@@ -54,6 +54,7 @@ class BookConfig:
     accessibility_summary: str | None = None
     edition: str | None = None
     isbn: str | None = None  # 13 digits, checked
+    allow_remote_images: bool = False  # http(s) images are fetched only when the book says so
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
