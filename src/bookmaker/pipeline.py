@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -151,6 +152,7 @@ def build(
     reporter = reporter or Reporter()
     timestamp = build_timestamp()
     progress("loading the manuscript")
+    read_at = time.time()  # the page map's spans are as old as this read
     book = load_book(root, reporter)
     if strict and reporter.warnings:
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
@@ -191,7 +193,7 @@ def build(
     if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
         from .pagemap import record_build
 
-        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers)
+        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at)
     return outputs
 
 
