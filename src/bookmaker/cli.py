@@ -159,5 +159,67 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
         sys.exit(PreflightError.exit_code)
 
 
+# --- Preview: one chapter while editing (preview.py, serve.py) ----------------------------------
+# Imported lazily: `bookmaker --help` must not pay for WeasyPrint, Pillow or watchfiles.
+
+
+@main.command()
+@click.argument("chapter")
+@click.argument("book_dir", default="book", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder; the preview goes in its preview/ folder.")
+@click.option("--pdf", is_flag=True, help="Also lay the chapter out for print, on its page numbers in the full book.")
+@click.option("--no-fill", is_flag=True, help="Do not start the background layout that learns the book's page numbers.")
+def preview(chapter: str, book_dir: Path, out_dir: Path, pdf: bool, no_fill: bool) -> None:
+    """Render one CHAPTER of BOOK_DIR (a file, a slug or a number) into OUT_DIR/preview/.
+
+    Writes the chapter's EPUB page with the EPUB stylesheet and, with --pdf, a PDF of the chapter
+    alone with the print stylesheet, opening on its folio in the full book.
+    """
+    from .preview import preview as run_preview
+
+    reporter = Reporter()
+    try:
+        page, printed = run_preview(book_dir, chapter, out_dir, pdf=pdf, reporter=reporter, fill=not no_fill)
+    except BookError as exc:
+        _print_warnings(reporter)
+        _fail(exc)
+        return
+    _print_warnings(reporter)
+    click.echo(str(page.path))
+    if printed is not None:
+        click.echo(str(printed.path))
+        if not printed.folio.exact:
+            why = ", ".join(printed.folio.unknown)
+            click.echo(f"{printed.path}: warning: provisional page numbers (opens on {printed.folio.first}): "
+                       f"the page map does not know {why} yet"
+                       + ("" if no_fill else "; laying the book out in the background for the next preview"), err=True)
+
+
+@main.command()
+@click.argument("book_dir", default="book", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder; the server writes its files in its preview/ folder.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+def serve(book_dir: Path, out_dir: Path, port: int) -> None:
+    """Preview BOOK_DIR in the browser, chapter by chapter, rebuilt on every save.
+
+    Listens on 127.0.0.1 only. Each chapter page shows the reflowable EPUB view and the print
+    pages, and reloads itself when the chapter, book.toml, an image or a layout changes.
+    """
+    from .serve import PreviewServer
+
+    try:
+        server = PreviewServer(book_dir, out_dir, port=port)
+    except OSError as exc:
+        click.echo(f"127.0.0.1:{port}: error: cannot listen: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    click.echo(f"serving {book_dir} at {server.url} (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
