@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from .text import slugify
 CHAPTERS_DIR = "chapters"
 _FRONT_KEYS = {"title", "subtitle", "kind"}
 _KINDS = ("front", "body", "back")
+# Characters XML 1.0 (and so XHTML and EPUB) does not allow.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -48,7 +51,12 @@ def _decode(path: Path, raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ManuscriptError.at(path, line, f"not valid UTF-8 (byte offset {exc.start}); save the file as UTF-8") from None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if m := _NOT_XML.search(text):
+        line = text.count("\n", 0, m.start()) + 1
+        column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        raise ManuscriptError.at(path, line, f"control character U+{ord(m.group()):04X} at column {column} cannot appear in a book; delete it")
+    return text
 
 
 def split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, int]:

@@ -73,7 +73,7 @@ def _fn_block_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, 
 
 
 def _fn_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return f'<li id="fn-{_a(self, tokens, idx, options, env)}" epub:type="endnote">'
+    return f'<li id="fn-{_a(self, tokens, idx, options, env)}">'  # epub:type endnote is deprecated (OPF-086b)
 
 
 def _fn_anchor(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
