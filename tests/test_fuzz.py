@@ -133,7 +133,7 @@ def test_any_text_at_all(tmp_path_factory: pytest.TempPathFactory, body: str) ->
 
 def test_a_sample_of_generated_chapters_passes_epubcheck(tmp_path: Path) -> None:
     rng = random.Random(20261126)
-    root = make_book(tmp_path / "sampled", [manuscript(rng) + "\n\nEnd of chapter." for _ in range(30)])
+    root = make_book(tmp_path / "sampled", [manuscript(rng) + "\n\nEnd of chapter." for _ in range(60)])
     epub = tmp_path / "sampled.epub"
     epub.write_bytes(epub_bytes(root))
     try:

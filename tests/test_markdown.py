@@ -66,3 +66,9 @@ def test_a_bad_aspect_is_an_error_with_its_line() -> None:
     with pytest.raises(ManuscriptError) as err:
         render('x\n\n![A](images/a.jpg){aspect="wide"}\n')
     assert err.value.diagnostics[0].location.line == 6
+
+
+def test_explicit_heading_ids() -> None:
+    parsed, blocks = render("## The end {#the-end}\n\nDone.\n")
+    assert parsed.headings[0].id == "the-end" and parsed.headings[0].text == "The end"
+    assert '<h2 id="the-end">The end</h2>' in blocks[0].html

@@ -313,3 +313,25 @@ def test_a_killed_build_leaves_the_previous_outputs_byte_identical(tmp_path: Pat
     proc.wait(timeout=30)
     after = {k: v for k, v in _hashes(out).items() if not k.endswith(".part")}
     assert after == before
+
+
+# --- ids and links across the book ------------------------------------------------------------------
+
+def test_duplicate_ids_and_dangling_links_are_mended_with_warnings(tiny_book: Path, tmp_path: Path) -> None:
+    one = chapter(tiny_book, 'A <span id="here">target</span> and [to two](02-two.md#there) and [nowhere](#missing).\n\n'
+                             '<a href="notes.html">a file that is not in the book</a>')
+    two = chapter(tiny_book, 'Another <span id="here">same id</span> and <a href="01-one.md#here">raw link back</a>.',
+                  name="02-two.md", title="Two")
+    reporter = Reporter()
+    book = load_book(tiny_book, reporter)
+    warnings = [str(w) for w in reporter.warnings]
+    assert f"{two}:5: warning: id 'here' is used more than once in the book; this one was removed" in warnings
+    assert any(w.startswith(f"{one}:5: warning: link to '02-two.xhtml#there': no '#there'") for w in warnings)
+    assert any(w.startswith(f"{one}:5: warning: link to '#missing'") for w in warnings)
+    assert any(w.startswith(f"{one}:7: warning: link to 'notes.html' leads to nothing") for w in warnings)
+    html_one = "".join(b.html for b in book.chapters[0].blocks)
+    html_two = "".join(b.html for b in book.chapters[1].blocks)
+    assert 'href="02-two.xhtml"' in html_one and 'href="01-one.xhtml"' in html_one and "notes.html" not in html_one
+    assert 'href="01-one.xhtml#here"' in html_two and 'id="here"' not in html_two
+    out = build(tiny_book, tmp_path / "out", ("epub",))
+    assert out[0].path.is_file()

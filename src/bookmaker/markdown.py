@@ -129,6 +129,20 @@ def _aspect(path: Path, line: int, value: str | None) -> tuple[int, int] | None:
     return int(w * scale), int(h * scale)
 
 
+_HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w.-]*)\}\s*$")
+
+
+def _explicit_id(inline: Token) -> str | None:
+    """`## Title {#my-id}`: the id is taken off the heading's text and given to the heading."""
+    m = _HEADING_ID.search(inline.content)
+    children = inline.children or []
+    if not m or not children or children[-1].type != "text" or not _HEADING_ID.search(children[-1].content):
+        return None
+    inline.content = inline.content[: m.start()]
+    children[-1].content = _HEADING_ID.sub("", children[-1].content)
+    return m.group(1)
+
+
 def _is_figure(tokens: Sequence[Token], i: int) -> bool:
     if tokens[i].type != "paragraph_open" or tokens[i].level != 0 or i + 2 >= len(tokens):
         return False
@@ -152,7 +166,11 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
         line = body_line + (token.map[0] if token.map else 0)
         if token.type == "heading_open":
             text = tokens[i + 1].content
-            hid = token.attrGet("id") or unique(f"{doc_id}-{slugify(text) or 'section'}", taken)
+            explicit = _explicit_id(tokens[i + 1])
+            if explicit:
+                text = tokens[i + 1].content
+                taken.add(explicit)
+            hid = explicit or unique(f"{doc_id}-{slugify(text) or 'section'}", taken)
             token.attrSet("id", str(hid))
             headings.append(Heading(level=int(token.tag[1]), text=text, id=str(hid)))
         if token.type != "inline":

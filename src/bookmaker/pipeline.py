@@ -13,6 +13,7 @@ from . import markdown
 from .config import load_config
 from .errors import BookError, Diagnostic, ManuscriptError, OutputError, PreflightError, Reporter, SourceLocation, StrictError
 from .images import load_cover, load_images
+from .links import check_links, line_of
 from .manuscript import load_chapters
 from .model import Book, BookConfig, Chapter, Image, ImageRef
 
@@ -101,7 +102,10 @@ def render_chapters(
     }
     chapters = tuple(rendered.get(ch.id, ch) for ch in book.chapters)
     cover = load_cover(config) if with_cover else None
-    return replace(book, chapters=chapters, images=images, cover=cover)
+    book = replace(book, chapters=chapters, images=images, cover=cover)
+    if only is None:  # ids and links can be checked only when every chapter is rendered
+        book = check_links(book, lambda ch, needle, msg: reporter.warn(ch.path, line_of(ch, needle), msg))
+    return book
 
 
 @dataclass(frozen=True)

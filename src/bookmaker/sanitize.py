@@ -8,33 +8,52 @@ own (the Markdown image syntax sizes them); any other `<img>` is removed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Callable, Collection
+from typing import Any, Callable, Collection
 
 _TAGS = {
     "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col",
     "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
     "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
-    "rp", "rt", "ruby", "s", "samp", "section", "small", "span", "strong", "sub", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+    "s", "samp", "section", "small", "span", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var", "wbr",
 }
-_GLOBAL = {"id", "class", "title", "lang", "dir", "role", "epub:type", "aria-label", "aria-labelledby",
-           "aria-describedby", "aria-hidden"}
+_GLOBAL = {"id", "class", "title", "lang", "dir", "role", "epub:type", "aria-label", "aria-hidden"}
 _ATTRS = {
     "*": _GLOBAL,
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan", "headers"},
-    "th": {"colspan", "rowspan", "headers", "scope"},
-    "ol": {"start", "reversed", "type"},
-    "time": {"datetime"},
-    "q": {"cite"},
-    "blockquote": {"cite"},
-    "del": {"datetime"},
-    "ins": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
     "col": {"span"},
     "colgroup": {"span"},
 }
+# Attribute values EPUBCheck validates: anything else is dropped rather than risk an invalid book.
+_ROLES = {"doc-noteref", "doc-endnotes", "doc-backlink", "doc-footnote", "doc-pullquote", "doc-epigraph", "note", "presentation", "none"}
+_EPUB_TYPES = {"noteref", "endnotes", "footnote", "footnotes", "pagebreak", "epigraph", "pullquote"}
+_ID = re.compile(r"^[A-Za-z_][\w.-]*$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_NUMBER = re.compile(r"^[1-9]\d{0,3}$")
+
+
+def _attribute(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "role":
+        return value if value in _ROLES else None
+    if attribute == "epub:type":
+        kept = [v for v in value.split() if v in _EPUB_TYPES]
+        return " ".join(kept) or None
+    if attribute == "id":
+        return value if _ID.match(value) else None
+    if attribute == "lang":
+        return value if _LANG.match(value) else None
+    if attribute == "dir":
+        return value if value in ("ltr", "rtl", "auto") else None
+    if attribute == "aria-hidden":
+        return value if value in ("true", "false") else None
+    if attribute in ("colspan", "rowspan", "span", "width", "height"):
+        return value if _NUMBER.match(value) else None
+    return value
 _SCHEMES = {"http", "https", "mailto"}
 _DROP_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript", "form", "textarea", "select", "svg", "math"}
 
@@ -61,7 +80,7 @@ def clean(html: str, image_hrefs: Collection[str], warn: Callable[[str], None] |
     from lxml import html as lhtml
 
     safe = nh3.clean(html, tags=_TAGS, attributes=_ATTRS, url_schemes=_SCHEMES, link_rel=None,
-                     clean_content_tags=_DROP_CONTENT, strip_comments=True)
+                     clean_content_tags=_DROP_CONTENT, strip_comments=True, attribute_filter=_attribute)
     removed = list(_removed(html, safe))
     wrapper = lhtml.fragment_fromstring(safe or "", create_parent="div")
     for img in list(wrapper.iter("img")):
@@ -72,6 +91,7 @@ def clean(html: str, image_hrefs: Collection[str], warn: Callable[[str], None] |
         href = a.get("href", "")
         if href.lower().startswith(("javascript:", "data:", "file:", "vbscript:")):
             del a.attrib["href"]
+    fix_content_model(wrapper)
     parts = [wrapper.text or ""] if wrapper.text else []
     for child in wrapper:
         parts.append(etree.tostring(child, method="xml", encoding="unicode", with_tail=True))
@@ -80,3 +100,131 @@ def clean(html: str, image_hrefs: Collection[str], warn: Callable[[str], None] |
     if parts and wrapper.text:
         parts[0] = escape(wrapper.text, quote=False)
     return Cleaned("".join(parts), tuple(dict.fromkeys(removed)))
+
+
+# --- HTML content models, as EPUBCheck's schema enforces them --------------------------------------
+
+PHRASING = {
+    "a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "del", "dfn", "em", "i", "img", "ins", "kbd",
+    "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "u", "var", "wbr",
+}
+# Elements whose content must be phrasing content only.
+PHRASING_ONLY = PHRASING - {"a", "del", "ins"} | {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dt"}
+_TABLE = {"table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th"}
+_TABLE_CHILDREN = {
+    "table": {"caption", "colgroup", "thead", "tbody", "tfoot", "tr"},
+    "thead": {"tr"}, "tbody": {"tr"}, "tfoot": {"tr"}, "tr": {"td", "th"}, "colgroup": {"col"},
+}
+
+
+def _rename(el: Any, tag: str) -> None:
+    el.tag = tag
+    for name in list(el.attrib):
+        if name not in _GLOBAL:
+            del el.attrib[name]
+
+
+def _table_ok(table: Any) -> bool:
+    if (table.text or "").strip():
+        return False
+    for el in table.iter():
+        allowed = _TABLE_CHILDREN.get(el.tag)
+        if allowed is not None:
+            if (el.text or "").strip():
+                return False
+            for child in el:
+                if child.tag not in allowed or (child.tail or "").strip():
+                    return False
+    return True
+
+
+def _wrap_loose(parent: Any, wrapper_tag: str, allowed: set[str]) -> None:
+    """Put text and elements a list may not hold directly into `wrapper_tag` items."""
+    from lxml import etree
+
+    def new_item() -> Any:
+        return etree.Element(wrapper_tag)
+
+    items: list[Any] = []
+    current = None
+    if (parent.text or "").strip():
+        current = new_item()
+        current.text = parent.text
+        items.append(current)
+    parent.text = None
+    for child in list(parent):
+        tail = child.tail
+        child.tail = None
+        parent.remove(child)
+        if child.tag in allowed:
+            items.append(child)
+            current = None
+        else:
+            if current is None:
+                current = new_item()
+                items.append(current)
+            current.append(child)
+        if (tail or "").strip():
+            if current is None:
+                current = new_item()
+                items.append(current)
+            if len(current):
+                current[-1].tail = (current[-1].tail or "") + tail
+            else:
+                current.text = (current.text or "") + tail
+    for item in items:
+        parent.append(item)
+
+
+def fix_content_model(root: Any) -> None:
+    """Make parsed HTML fit HTML's content models, keeping all text.
+
+    Tables with a broken structure become divs; loose items in lists are wrapped, stray list
+    items become divs; a block inside phrasing content (a div in a span, a p in a p) becomes a
+    span; nested links are unlinked.
+    """
+    for table in [t for t in root.iter("table")]:
+        if table.getparent() is not None and not _table_ok(table):
+            for el in table.iter():
+                if el.tag in _TABLE:
+                    _rename(el, "div")
+    for el in list(root.iter()):
+        if el.tag in _TABLE - {"table"}:
+            parent = el.getparent()
+            ok = parent is not None and el.tag in _TABLE_CHILDREN.get(parent.tag, set()) | ({"td", "th"} if parent.tag == "tr" else set())
+            if not ok and not any(a.tag == "table" for a in el.iterancestors()):
+                _rename(el, "div")
+    for lst in list(root.iter("ul", "ol")):
+        _wrap_loose(lst, "li", {"li"})
+    for dl in list(root.iter("dl")):
+        _wrap_loose(dl, "dd", {"dt", "dd"})
+    for el in list(root.iter("li", "dt", "dd", "figcaption")):
+        parent = el.getparent()
+        if el.tag == "li" and (parent is None or parent.tag not in ("ul", "ol")):
+            _rename(el, "div")
+        elif el.tag in ("dt", "dd") and (parent is None or parent.tag != "dl"):
+            _rename(el, "div")
+        elif el.tag == "figcaption" and (parent is None or parent.tag != "figure" or el not in (parent[0], parent[-1])):
+            _rename(el, "div")
+
+    def walk(el: Any, phrasing: bool, in_link: bool) -> None:
+        for child in list(el):
+            if not isinstance(child.tag, str):
+                continue
+            if phrasing and child.tag not in PHRASING:
+                if child.tag == "hr":
+                    parent = child.getparent()
+                    if child.tail:
+                        prev = child.getprevious()
+                        if prev is not None:
+                            prev.tail = (prev.tail or "") + child.tail
+                        else:
+                            parent.text = (parent.text or "") + child.tail
+                    parent.remove(child)
+                    continue
+                _rename(child, "span")
+            if in_link and child.tag == "a":
+                _rename(child, "span")
+            walk(child, phrasing or child.tag in PHRASING_ONLY, in_link or child.tag == "a")
+
+    walk(root, root.tag in PHRASING_ONLY, False)
