@@ -92,6 +92,7 @@ def test_tiff_is_converted_for_epub(tiny_book: Path) -> None:
 @pytest.mark.parametrize("data, message", [
     (b"this is not a picture at all", "cannot be read"),
     (encoded(PILImage.new("RGB", (800, 600), (1, 2, 3)), "JPEG")[:700], "truncated"),
+    (encoded(PILImage.effect_noise((300, 200), 64), "PNG")[:20000], "truncated"),
 ])
 def test_unreadable_images_are_errors_with_the_line(tiny_book: Path, data: bytes, message: str) -> None:
     ch = image_book(tiny_book, "bad.jpg", data)

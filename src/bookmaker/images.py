@@ -230,13 +230,17 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[b
             if width * height > MAX_PIXELS:
                 raise PILImage.DecompressionBombError(f"{width} x {height} pixels")
             fmt = img.format or ""
-            if fmt == "JPEG":
-                img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))  # decodes fast, still reads every byte
-            img.load()
+            if fmt == "PNG":
+                img.verify()  # every chunk's CRC, to the end: finds truncation without decoding pixels
+                img = PILImage.open(io.BytesIO(data))
+            else:
+                if fmt == "JPEG":
+                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))  # decodes fast, still reads every byte
+                img.load()
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise ImageError.at(path, line, f"image '{name}' declares too many pixels ({exc}); the limit is {MAX_PIXELS // 1_000_000} megapixels") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        reason = "it is truncated or damaged" if "truncated" in str(exc) or isinstance(exc, EOFError) else str(exc)
+        reason = "it is truncated or damaged" if "truncated" in str(exc).lower() or isinstance(exc, EOFError) else str(exc)
         raise ImageError.at(path, line, f"image '{name}' cannot be read: {reason}") from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok

@@ -88,6 +88,35 @@ def _layout(data: bytes) -> list[_PageContent]:
     return pages
 
 
+def layout_from_document(document: Any) -> list[_PageContent]:
+    """The same boxes from WeasyPrint's laid-out pages, in PDF points from the MediaBox corner.
+
+    A build already holds the laid-out document: reading its boxes costs a fraction of parsing
+    the PDF again with pdfminer (which `check --pdf` does for a PDF from anywhere).
+    """
+    from weasyprint.formatting_structure import boxes
+
+    px = 0.75  # CSS px to PDF points
+    pages = []
+    for page in document.pages:
+        content = _PageContent()
+        bleed_left, bleed_bottom = page.bleed["left"] * px, page.bleed["bottom"] * px
+        height = page.height * px
+
+        def at(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+            return (bleed_left + x * px, bleed_bottom + height - (y + h) * px,
+                    bleed_left + (x + w) * px, bleed_bottom + height - y * px)
+
+        for box in page._page_box.descendants():  # noqa: SLF001 - WeasyPrint is pinned (70.0)
+            if isinstance(box, boxes.TextBox) and box.text.strip():
+                content.text.append((*at(box.position_x, box.position_y, box.width, box.height), box.style["font_size"] * px))
+            elif isinstance(box, boxes.ReplacedBox) and hasattr(box.replacement, "image_data"):
+                x, y = box.content_box_x(), box.content_box_y()
+                content.images.append((*at(x, y, box.width, box.height), int(box.replacement.width), int(box.replacement.height)))
+        pages.append(content)
+    return pages
+
+
 def _box(page: Any, name: str) -> tuple[float, float, float, float]:
     box = getattr(page, name)
     return (float(box.left), float(box.bottom), float(box.right), float(box.top))
@@ -162,7 +191,7 @@ def _colour_spaces(page: Any) -> set[str]:
     return found
 
 
-def preflight(data: bytes, config: BookConfig) -> PreflightReport:
+def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None = None) -> PreflightReport:
     from pypdf import PdfReader
 
     settings = config.print
@@ -210,7 +239,8 @@ def preflight(data: bytes, config: BookConfig) -> PreflightReport:
                               tuple(font_pages), f"not embedded: {', '.join(missing)}" if missing else ""))
 
     # Layout: text and images on each page
-    layout = _layout(data)
+    if layout is None:
+        layout = _layout(data)
     dpis: list[float] = []
     low_dpi: list[int] = []
     small_text: list[int] = []

@@ -7,7 +7,8 @@ a real book; bounded at four passes). Blank filler pages reach the printer's pag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .backends import BuildContext
 from .backends.pdf import PdfBackend
@@ -24,6 +25,28 @@ class PrintedBook:
     fillers: int
     margin_inside: float  # inches, the gutter actually used
     passes: int
+    layout: Any = field(default=None, repr=False, compare=False)  # per page text and image boxes, for preflight
+
+
+def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
+    """`count` blank pages to follow page `total`, taken from the book's own blank pages.
+
+    A blank page that opens no chapter carries nothing (no head, no folio) and has the bleed of its
+    side, so the same page can end the book again: no second layout is needed. None when the
+    book has no blank page of a side that is needed.
+    """
+    blanks: dict[str, Any] = {}
+    for page in document.pages:
+        page_type = page._page_box.page_type  # noqa: SLF001 - WeasyPrint is pinned (70.0)
+        if page_type.blank:
+            blanks.setdefault(page_type.side, page)
+    pages = []
+    for position in range(total + 1, total + count + 1):
+        side = "right" if position % 2 else "left"
+        if side not in blanks:
+            return None
+        pages.append(blanks[side])
+    return pages
 
 
 def _cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
@@ -55,9 +78,16 @@ def print_book(ctx: BuildContext) -> PrintedBook:
         content = total - fillers
         want_fillers = profile.fill(content)
         want_gutter = max(settings.margin_inside, profile.min_gutter(content + want_fillers))
+        if abs(want_gutter - gutter) < 1e-9 and want_fillers > fillers:
+            extra = _blank_pages(document, total, want_fillers - fillers)
+            if extra is not None:
+                document = document.copy(list(document.pages) + extra)
+                total, fillers = total + len(extra), want_fillers
         if want_fillers == fillers and abs(want_gutter - gutter) < 1e-9:
+            from .preflight import layout_from_document
+
             data = backend.write_document(document, ctx)
-            return PrintedBook(data, total, fillers, gutter, passes)
+            return PrintedBook(data, total, fillers, gutter, passes, layout_from_document(document))
         fillers, gutter = want_fillers, want_gutter
     raise OutputError.at(book.config.root / "book.toml", None,
                          f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
