@@ -179,7 +179,7 @@ def build(
                 from .preflight import preflight
 
                 progress("preflight")
-                report = preflight(data, book.config)
+                report = preflight(data, book.config, printed.layout)
                 if not report.passed:
                     raise PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.pdf"))
         else:
