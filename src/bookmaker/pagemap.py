@@ -31,6 +31,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -184,17 +185,19 @@ def load(root: Path) -> PageMap:
 
 def save(root: Path, pagemap: PageMap) -> None:
     """Written atomically; a cache that cannot be written is not an error."""
-    from .pipeline import write_atomic
-
     data = {
         "version": CACHE_VERSION, "root": str(root.resolve()), "layout": pagemap.layout, "gutter": pagemap.gutter,
         "recto": pagemap.recto, "front": list(pagemap.front) if pagemap.front else None,
         "spans": {cid: {"key": s.key, "pages": s.pages, "images": [list(i) for i in s.images], "at": s.at} for cid, s in pagemap.spans.items()},
     }
-    try:
-        write_atomic(cache_path(root), json.dumps(data, indent=0, sort_keys=True).encode("utf-8"))
+    path = cache_path(root)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:  # atomic, like the outputs, but without their fsync: it is only a cache
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+        os.replace(tmp, path)
     except OSError:
-        pass
+        tmp.unlink(missing_ok=True)
 
 
 # --- reading it --------------------------------------------------------------------------------
@@ -211,51 +214,42 @@ def _valid_span(pagemap: PageMap, book: Book, chapter: Chapter) -> Span | None:
 
 
 def locate(pagemap: PageMap, book: Book, chapter: Chapter) -> Folio:
-    """The chapter's first folio in the full book, from the map; exact or provisional."""
+    """The chapter's first folio in the full book, from the map; exact or provisional.
+
+    Body chapters count from the first body chapter's folio 1; chapters before it count from the
+    first page (the front matter's length is in the map too). A span that is missing or stale
+    makes the folio provisional, counted with the span last known (or the least possible). When
+    the printer's gutter grows with the page count, every span must be known to be sure of it.
+    """
     chapters = book.chapters
     index = next(i for i, ch in enumerate(chapters) if ch.id == chapter.id)
     map_ok = pagemap.layout == layout_key(book.config) and pagemap.gutter is not None
+    fixed = gutter_is_fixed(book.config)
     min_span = 2 if pagemap.recto in (True, None) else 1
-    unknown: list[str] = []
-    spans: list[int] = []
-    for ch in chapters:
-        valid = _valid_span(pagemap, book, ch) if map_ok else None
-        if valid is not None:
-            spans.append(valid.pages)
-        else:
-            stale = pagemap.spans.get(ch.id)
-            spans.append(stale.pages if stale is not None else min_span)
+    opening = next((i for i, ch in enumerate(chapters) if ch.kind == "body"), None)
+    in_body = opening is not None and index >= opening
+    before = range(opening, index) if in_body and opening is not None else range(index)
+    looked_at = before if fixed else range(len(chapters))
+    valid = {i: _valid_span(pagemap, book, chapters[i]) if map_ok else None for i in looked_at}
+
+    def pages(i: int) -> int:
+        span = valid.get(i) or pagemap.spans.get(chapters[i].id)
+        return span.pages if span is not None else min_span
+
     front_ok = map_ok and pagemap.front is not None and pagemap.front[0] == front_key(book)
     front = pagemap.front[1] if pagemap.front is not None else 0
-    opening = next((i for i, ch in enumerate(chapters) if ch.kind == "body"), None)
-
-    def need(i: int) -> None:
-        if not (map_ok and _valid_span(pagemap, book, chapters[i]) is not None):
-            unknown.append(chapters[i].id)
-
-    if opening is not None and index >= opening:
-        first = 1 + sum(spans[opening:index])
-        for i in range(opening, index):
-            need(i)
+    unknown = [] if in_body or front_ok else ["front matter"]
+    unknown += [chapters[i].id for i in before if valid[i] is None]
+    first = (1 if in_body else front + 1) + sum(pages(i) for i in before)
+    if fixed:
+        gutter = gutter_for(book.config, 0)
     else:
-        first = front + 1 + sum(spans[:index])
-        if not front_ok:
-            unknown.append("front matter")
-        for i in range(index):
-            need(i)
-    # The gutter: the map's, if the book's page count still falls in the same band.
-    content = front + sum(spans)
-    if map_ok and pagemap.gutter is not None:
-        gutter = pagemap.gutter
-        if not gutter_is_fixed(book.config):
-            all_known = front_ok and all(_valid_span(pagemap, book, ch) is not None for ch in chapters)
-            if not all_known or abs(gutter_for(book.config, content) - gutter) > 1e-9:
-                unknown.append("gutter")
-    else:
-        gutter = gutter_for(book.config, content)
-        if not map_ok and "gutter" not in unknown and not gutter_is_fixed(book.config):
+        content = front + sum(pages(i) for i in range(len(chapters)))
+        gutter = pagemap.gutter if map_ok and pagemap.gutter is not None else gutter_for(book.config, content)
+        all_known = front_ok and all(v is not None for v in valid.values())
+        if not all_known or abs(gutter_for(book.config, content) - gutter) > 1e-9:
             unknown.append("gutter")
-    return Folio(first=first, exact=not unknown, gutter=gutter, unknown=tuple(dict.fromkeys(unknown)))
+    return Folio(first=first, exact=not unknown, gutter=gutter, unknown=tuple(unknown))
 
 
 def missing(pagemap: PageMap, book: Book) -> bool:
@@ -339,9 +333,9 @@ def record_chapter(book: Book, chapter: Chapter, pages: int, gutter: float, rect
     return pagemap
 
 
-def opens_recto(book: Book, gutter: float) -> bool:
+def opens_recto(book: Book, gutter: float, pagemap: PageMap | None = None) -> bool:
     """Do chapters open on right-hand pages? Lays out two empty chapters and counts (cached)."""
-    pagemap = load(book.config.root)
+    pagemap = pagemap if pagemap is not None else load(book.config.root)
     if pagemap.recto is not None and pagemap.layout == layout_key(book.config):
         return pagemap.recto
     from .backends import BuildContext, build_timestamp
@@ -396,13 +390,16 @@ def start_fill(root: Path, detach: bool = False) -> subprocess.Popen[bytes] | No
     if filling(root):
         return None
     path = cache_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".log"), "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bookmaker.pagemap", str(root.resolve())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=detach,
-        )
-    _lock(root).write_text(str(proc.pid))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".log"), "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bookmaker.pagemap", str(root.resolve())],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=detach,
+            )
+        _lock(root).write_text(str(proc.pid))
+    except OSError:  # no cache folder to write in: previews stay provisional, nothing breaks
+        return None
     return proc
 
 

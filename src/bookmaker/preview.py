@@ -184,7 +184,8 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     from .layout import render_print
     from .pipeline import write_atomic
 
-    folio = pagemap.locate(pagemap.load(book.config.root), book, chapter)
+    known = pagemap.load(book.config.root)
+    folio = pagemap.locate(known, book, chapter)
     printable = _with_links(book)
     alone = _relink(book, chapter, link or file_links(out))
     rendered = render_print(printable, chapters=[alone], first_folio=folio.first, margin_inside=folio.gutter)
@@ -197,7 +198,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     path = out / f"{chapter.slug}.pdf"
     write_atomic(path, data)
     if "gutter" not in folio.unknown:  # measured with the book's own gutter: a true span
-        pagemap.record_chapter(book, chapter, pages, folio.gutter, pagemap.opens_recto(book, folio.gutter))
+        pagemap.record_chapter(book, chapter, pages, folio.gutter, pagemap.opens_recto(book, folio.gutter, known))
     return PdfPreview(chapter, path, data, pages, folio)
 
 
