@@ -46,10 +46,12 @@ def _notes_book(root: Path) -> Path:
         "---\ntitle: Two\nsubtitle: The second\n---\n\n"
         '![A red square.](images/square.png "The square."){#square aspect="1:1"}\n\n'
         "Second chapter text with a note[^a] and another[^b], see [the first](01-one.md) "
-        "and [its end](03-three.md#the-end).\n\n## A heading\n\nMore.\n\n[^a]: Note A.\n[^b]: Note B.\n"
+        "and [its end](03-three.md#the-end), [nowhere](03-three.md#nowhere) and [a lost file](04-gone.md)."
+        "\n\n## A heading\n\nMore.\n\n## Shared {#shared}\n\n[^a]: Note A.\n[^b]: Note B.\n"
     ))
     _write(root / "chapters" / "03-three.md", (
-        "---\ntitle: Three\n---\n\nThird chapter text[^c].\n\n## The end {#the-end}\n\nDone.\n\n[^c]: Note C.\n"
+        "---\ntitle: Three\n---\n\nThird chapter text[^c].\n\n## The end {#the-end}\n\nDone.\n\n"
+        "## Shared too {#shared}\n\n[^c]: Note C.\n"
     ))
     return root
 
@@ -70,13 +72,24 @@ def test_preview_page_is_the_epub_page_byte_for_byte(sample: Built, tmp_path: Pa
 def test_notes_figures_and_links_are_numbered_as_in_the_full_build(tiny_book: Path, tmp_path: Path) -> None:
     root = _notes_book(tiny_book)
     built = build_book(root, tmp_path / "full", formats=("epub",))
+    warnings = {}
     with zipfile.ZipFile(built.epub) as z:
         for query in ("01-one", "1", "2"):  # "One" is front matter: "Two" is chapter 1, "Three" chapter 2
-            page, _ = preview(root, query, tmp_path / "out")
+            reporter = Reporter()
+            page, _ = preview(root, query, tmp_path / "out", reporter=reporter)
             assert page.path.read_bytes() == z.read(f"EPUB/{page.path.name}"), query
+            warnings[page.path.stem] = {str(w) for w in reporter.warnings}
+    # The book-wide fixes of the full build, made from the other chapters' ids alone:
     two = (tmp_path / "out" / "preview" / "02-two.xhtml").read_text(encoding="utf-8")
     assert 'href="01-one.xhtml"' in two and 'href="03-three.xhtml#the-end"' in two  # links resolve as in the EPUB
+    assert 'href="03-three.xhtml">nowhere' in two  # a missing fragment leads to the chapter's start
+    assert "04-gone" not in two  # a link to nothing is removed
     assert "Chapter 1" in two  # "Two" is body chapter 1: "One" is front matter
+    three = (tmp_path / "out" / "preview" / "03-three.xhtml").read_text(encoding="utf-8")
+    assert 'id="shared"' not in three  # chapter 2 has it first
+    build_warnings = set(built.warnings)
+    for stem, found in warnings.items():
+        assert found == {w for w in build_warnings if f"/{stem}.md:" in w}, stem
 
 
 def test_chapter_by_file_slug_path_or_number(tiny_book: Path) -> None:

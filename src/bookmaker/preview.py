@@ -1,7 +1,8 @@
 """One chapter as it will be in the EPUB and in print, without building the whole book.
 
 `bookmaker preview CHAPTER` loads every chapter's front matter (numbering, titles, links) but
-renders only the chapter asked for (`pipeline.load_book(only=…)`), then writes into
+renders only the chapter asked for (`pipeline.load_book(only=…)`), settles its ids and links
+against the other chapters' ids as the full build does (crossref.py), then writes into
 `OUT/preview/`:
 
 - `<slug>.xhtml`: the chapter's EPUB page, byte for byte what the EPUB holds, with `css/` and
@@ -24,6 +25,7 @@ from typing import Callable
 
 from typing import TYPE_CHECKING
 
+from .crossref import IdCache, settle_in_book
 from .errors import BookError, Diagnostic, Reporter, SourceLocation
 from .model import Book, Chapter, HtmlBlock
 from .pagemap import Folio
@@ -92,7 +94,10 @@ def load_one(root: Path, query: str, reporter: Reporter) -> tuple[Book, Chapter]
         numbers = [str(ch.number) for ch in book.chapters if ch.number]
         span = f"{numbers[0]}–{numbers[-1]}" if numbers else "none"
         raise NoSuchChapter(Diagnostic(SourceLocation(book.config.root / "chapters"), f"no chapter numbered {query} (numbers: {span})"))
-    return book, chosen[0]
+    cache = IdCache.for_book(book.config.root)
+    book, chapter = settle_in_book(book, chosen[0], cache, reporter)  # ids and links as the full build leaves them
+    cache.save()
+    return book, chapter
 
 
 # --- writing ---------------------------------------------------------------------------------

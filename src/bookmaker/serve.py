@@ -7,8 +7,8 @@ Threads, each with one job:
 - the watcher (watchfiles) over the book folder and layouts/: it only tells the builder;
 - the builder owns the `Workspace`: after each batch of changes it re-reads what changed, and for
   each chapter someone has open (or asks for) rebuilds the EPUB page only if its inputs changed
-  (its text and front matter, its number, book.toml, the chapter file names, layouts/, the images
-  it shows), then tells the open pages;
+  (its text and front matter, its number, book.toml, the chapter file names, the ids of the
+  chapters, layouts/, the images it shows), then tells the open pages;
 - the printer lays chapters out for print (WeasyPrint, one at a time, never in the builder's way)
   and pictures their pages; a chapter is laid out again only if its inputs or its first folio
   changed. Folios come from the page map (pagemap.py); when it lacks spans, a background process
@@ -177,6 +177,7 @@ class Builder:
         self._fill: Any = None  # subprocess.Popen of the background page-map layout
         self._fill_for = ""
         self._layouts_sig = ""
+        self._ids_sig = ""
         self._states: dict[str, ChapterState] = {}
         self._states_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -239,6 +240,7 @@ class Builder:
         if snap.version != old.version:
             self.hub.publish_book(snap.version)
         self._layouts_sig = self._layouts_signature()
+        self._ids_sig = self.workspace.ids_signature(snap)
         with self._waiters_lock:
             wanted = {slug for slug, _ in self._waiters if slug}
         slugs = self.hub.open_slugs() | wanted
@@ -263,7 +265,7 @@ class Builder:
         images = [(src, file_sig(self.root / src)) for src in view.images]
         return _sha(
             [str(d) for d in snap.errors], [str(d) for d in entry.errors] if entry else None, chapter_part,
-            file_sig(self.root / "book.toml"), snap.names_key, self._layouts_sig, images,
+            file_sig(self.root / "book.toml"), snap.names_key, self._layouts_sig, self._ids_sig, images,
         )
 
     def _html(self, snap: Snapshot, slug: str) -> None:

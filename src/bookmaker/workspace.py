@@ -3,7 +3,7 @@
 `bookmaker build` reads everything every time. The server cannot afford that after each save on a
 500-chapter book, so it keeps what it has read and re-reads only files whose size or modification
 time changed: book.toml, each chapter's front matter, each image it sized (placeholders are slow
-to draw). A chapter that breaks keeps its last good front matter for the others' numbering, and
+to draw), each chapter's ids. A chapter that breaks keeps its last good front matter for the others' numbering, and
 reports its own errors; a broken book.toml or chapter order breaks every page until fixed.
 
 Not thread-safe: the server's builder thread owns it. `Snapshot`s are immutable and shared.
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import load_config
+from .crossref import IdCache, settle_in_book
 from .errors import BookError, ConfigError, Diagnostic, ImageError, ManuscriptError, Reporter, SourceLocation
 from .images import figure_box, load_image
 from .manuscript import CHAPTERS_DIR, chapter_files, load_chapter
@@ -116,6 +117,7 @@ class Workspace:
         self._loaded: dict[Path, _Loaded] = {}
         self._version = 0
         self.images = ImageCache(root)
+        self.ids = IdCache()  # the other chapters' ids, by chapter (crossref.py)
         self.snapshot = Snapshot(0, None, (), ())
 
     def _refresh_config(self) -> None:
@@ -208,4 +210,11 @@ class Workspace:
             raise ManuscriptError(*entry.errors)
         book = render_chapters(snapshot.book, reporter, only=lambda ch: ch.slug == slug, with_cover=False, image_loader=self.images.load)
         chapter = next(ch for ch in book.chapters if ch.slug == slug)
-        return book, chapter
+        return settle_in_book(book, chapter, self.ids, reporter)
+
+    def ids_signature(self, snapshot: Snapshot) -> str:
+        """Every chapter's ids: a chapter's links and ids are settled against them."""
+        if snapshot.book is None:
+            return ""
+        book = snapshot.book
+        return hashlib.sha256(json.dumps([(i.figures, i.html, i.headings) for i in (self.ids.get(book, ch) for ch in book.chapters)]).encode()).hexdigest()[:16]
