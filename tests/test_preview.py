@@ -322,6 +322,31 @@ def test_a_save_rebuilds_only_what_depends_on_it(server: Any, tiny_book: Path) -
         two.close()
 
 
+def test_an_image_rebuilds_only_the_chapters_that_show_it(tiny_book: Path, tmp_path: Path) -> None:
+    from PIL import Image as PILImage
+
+    from bookmaker.serve import PreviewServer
+
+    (tiny_book / "images").mkdir()
+    PILImage.new("RGB", (300, 200), "red").save(tiny_book / "images" / "cat.png")
+    _write(tiny_book / "chapters" / "01-one.md", "---\ntitle: One\n---\n\n![A red cat.](images/cat.png \"The cat.\")\n\nText.\n")
+    srv = PreviewServer(tiny_book, tmp_path / "out", port=0).start_http()
+    one, two = Events(srv.port, "01-one"), Events(srv.port, "02-two")
+    try:
+        settled = lambda s: s["html_version"] and s["print_version"] and s["folio_exact"] and not s["filling"]  # noqa: E731
+        s1, s2 = one.wait(settled), two.wait(settled)
+        assert 'width="300" height="200"' in (srv.out / "01-one.xhtml").read_text(encoding="utf-8")
+        PILImage.new("RGB", (200, 300), "blue").save(tiny_book / "images" / "cat.png")
+        one.wait(lambda s: s["html_version"] > s1["html_version"])
+        assert 'width="200" height="300"' in (srv.out / "01-one.xhtml").read_text(encoding="utf-8")
+        srv.builder.ensure("02-two")
+        assert srv.builder.state("02-two").html_version == s2["html_version"]
+    finally:
+        one.close()
+        two.close()
+        srv.stop()
+
+
 def test_a_broken_chapter_shows_its_error_and_comes_back(server: Any, tiny_book: Path) -> None:
     events = Events(server.port, "02-two")
     path = tiny_book / "chapters" / "02-two.md"

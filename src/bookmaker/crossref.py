@@ -29,6 +29,7 @@ from .errors import BookError, Diagnostic, ManuscriptError, Reporter, SourceLoca
 from .model import Book, BookConfig, Chapter, FigureBlock, FigureRef, Heading, HtmlBlock, Image, ImageRef
 
 _ID = re.compile(r'\sid="([^"]*)"')
+_HREF = re.compile(r'\shref="([^"]*)"')
 
 
 def ids_key(chapter: Chapter) -> str:
@@ -132,8 +133,13 @@ def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> 
     from .links import check_links, line_of
 
     cache.put(chapter.id, Ids.of(chapter))  # what the others see of it: its ids before the checks
-    others = {ch.id: cache.get(book, ch) for ch in book.chapters if ch.id != chapter.id}
+    # The pass over the chapters up to the last one this chapter links to decides all it does here.
     chapter_ids = {ch.id: ch.path for ch in book.chapters}
+    index = next(i for i, ch in enumerate(book.chapters) if ch.id == chapter.id)
+    hrefs = {m.split("#")[0] for b in chapter.blocks if isinstance(b, HtmlBlock) for m in _HREF.findall(b.html)}
+    last = max([index] + [i for i, ch in enumerate(book.chapters) if ch.href in hrefs or ch.path.name in hrefs])
+    book = replace(book, chapters=book.chapters[: last + 1])
+    others = {ch.id: cache.get(book, ch) for ch in book.chapters if ch.id != chapter.id}
     earlier_figures: dict[str, Path] = {}
     for ch in book.chapters:
         if ch.id == chapter.id:

@@ -71,10 +71,10 @@ def chapter_matcher(root: Path, query: str) -> Callable[[Chapter], bool]:
     config = load_config(root)
     files = chapter_files(config)
     as_path = Path(query)
+    given = as_path.resolve() if as_path.suffix == ".md" and as_path.is_file() else None
     for f in files:
-        if query in (f.name, f.stem, slugify(f.stem)) or (as_path.suffix == ".md" and as_path.is_file() and as_path.resolve() == f.resolve()):
-            target = f.resolve()
-            return lambda ch: ch.path.resolve() == target
+        if query in (f.name, f.stem, slugify(f.stem)) or (given is not None and given == f.resolve()):
+            return lambda ch, f=f: ch.path == f  # the very path load_chapters gives the chapter
     if query.isdigit():
         number = int(query)
         return lambda ch: ch.number == number

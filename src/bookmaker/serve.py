@@ -39,6 +39,7 @@ from .preview import PREVIEW_DIR, page_images, write_html, write_pdf
 from .workspace import Snapshot, Workspace, file_sig
 
 HOST = "127.0.0.1"
+_PRINT_ONLY = ("print.css", "print.html.j2", "print-cmyk.css", "fonts/")  # in layouts/: changes that leave EPUB pages alone
 _TYPES = {".xhtml": "application/xhtml+xml; charset=utf-8", ".css": "text/css; charset=utf-8", ".pdf": "application/pdf",
           ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 
@@ -177,11 +178,11 @@ class Builder:
         self._fill: Any = None  # subprocess.Popen of the background page-map layout
         self._fill_for = ""
         self._layouts_sig = ""
+        self._print_layouts_sig = ""
         self._ids_sig = ""
         self._states: dict[str, ChapterState] = {}
         self._states_lock = threading.Lock()
         self.stopping = threading.Event()
-        self.last_html_at: dict[str, float] = {}  # slug -> time.perf_counter() when its page was last written
 
     # --- called from other threads ------------------------------------------------------
 
@@ -228,18 +229,21 @@ class Builder:
                 self._release_waiters()
             self._check_fill()
 
-    def _layouts_signature(self) -> str:
+    def _layouts_signatures(self) -> tuple[str, str]:
+        """(what the EPUB page is made of, what only print uses) in layouts/."""
         from .layout import layouts_dir
 
         folder = layouts_dir()
-        return _sha(sorted((str(p.relative_to(folder)), file_sig(p)) for p in folder.rglob("*") if p.is_file()))
+        files = sorted((str(p.relative_to(folder)), file_sig(p)) for p in folder.rglob("*") if p.is_file())
+        print_only = [f for f in files if f[0].startswith(_PRINT_ONLY)]
+        return _sha([f for f in files if f not in print_only]), _sha(print_only)
 
     def _pass(self) -> None:
         old = self.snapshot
         self.snapshot = snap = self.workspace.refresh()
         if snap.version != old.version:
             self.hub.publish_book(snap.version)
-        self._layouts_sig = self._layouts_signature()
+        self._layouts_sig, self._print_layouts_sig = self._layouts_signatures()
         self._ids_sig = self.workspace.ids_signature(snap)
         with self._waiters_lock:
             wanted = {slug for slug, _ in self._waiters if slug}
@@ -282,7 +286,6 @@ class Builder:
             view.images = pagemap.chapter_images(book, chapter)
             view.errors = ()
             view.html_version += 1
-            self.last_html_at[slug] = time.perf_counter()
             self._rendered[slug] = (book, chapter)
         except BookError as exc:
             view.errors = _lines(exc)
@@ -299,7 +302,7 @@ class Builder:
             return
         book, chapter = rendered
         folio = pagemap.locate(pagemap.load(self.root), book, chapter)
-        key = _sha(view.html_key, folio.first, folio.exact, folio.gutter)
+        key = _sha(view.html_key, self._print_layouts_sig, folio.first, folio.exact, folio.gutter)
         if not folio.exact:
             self._start_fill(snap)
         if key == view.print_key:
