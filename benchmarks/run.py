@@ -87,6 +87,8 @@ def generate(kind: str, dest: Path) -> Path:
     (dest / "chapters").mkdir(parents=True)
     (dest / "images").mkdir()
     toml = (SAMPLE / "book.toml").read_text(encoding="utf-8")
+    if kind != "sample":  # over 828 pages for KDP: the long books use the neutral proof profile
+        toml = toml.replace('profile = "kdp"', 'profile = "proof"')
     (dest / "book.toml").write_text(toml, encoding="utf-8")
     images = _placeholders() if kind != "novel" else {}
     entries = _entries()
@@ -135,6 +137,8 @@ def pandoc_input(book: Path, dest: Path) -> tuple[Path, Path]:
         _, front, body = path.read_text(encoding="utf-8").split("---", 2)
         title = yaml.safe_load(front)["title"]
         body = re.sub(r"\{#[^}]*\}", "", body)  # pandoc's own attribute syntax differs for aspect=
+        # absolute image paths: pandoc hands WeasyPrint its HTML from a temporary folder
+        body = re.sub(r"\]\((images/[^ )]+)", lambda m: f"]({(book / m.group(1)).resolve()}", body)
         parts.append(f"# {title}\n\n{body.strip()}\n")
     md = dest / "book.md"
     md.write_text("\n\n".join(parts), encoding="utf-8")

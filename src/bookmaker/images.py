@@ -245,7 +245,9 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[b
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
     media_type = _MEDIA_TYPES.get(fmt)
-    orientation = img.getexif().get(0x0112, 1) if hasattr(img, "getexif") else 1
+    # A PNG's getexif() decodes the whole image to look past its pixels: ask only if it has eXIf
+    has_exif = fmt != "PNG" or b"eXIf" in data
+    orientation = img.getexif().get(0x0112, 1) if has_exif else 1
     needs = media_type is None or orientation not in (0, 1) or img.mode not in ("1", "L", "LA", "P", "RGB", "RGBA")
     if not needs:
         return data, media_type, width, height  # type: ignore[return-value]

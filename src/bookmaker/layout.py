@@ -59,6 +59,7 @@ class TocEntry:
     kind: str
 
 
+@lru_cache(maxsize=1)
 def layouts_dir() -> Path:
     """layouts/ of a source checkout, or the copy shipped inside the wheel."""
     here = Path(__file__).resolve().parent
@@ -95,10 +96,6 @@ def semantics(chapter: Chapter) -> str:
     if chapter.kind != "body":
         return _SEMANTICS.get(chapter.title.strip().lower(), "chapter")
     return "chapter"
-
-
-_ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-          (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
 
 
 def toc_entries(book: Book) -> tuple[TocEntry, ...]:
@@ -165,8 +162,9 @@ def _image_assets(book: Book) -> tuple[Asset, ...]:
     return tuple(Asset(img.href, img.media_type, img.data) for img in images)
 
 
-def render_chapter_page(book: Book, chapter: Chapter, target: Target) -> Page:
-    ctx = _context(book, target)
+def render_chapter_page(book: Book, chapter: Chapter, target: Target, ctx: dict[str, Any] | None = None) -> Page:
+    """One chapter's page; `ctx` (the book's context) is shared when rendering many chapters."""
+    ctx = ctx or _context(book, target)
     content = _render("chapter.xhtml.j2", {**ctx, "chapter": chapter})
     page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
     check_well_formed(page)
@@ -193,7 +191,7 @@ def render_epub(book: Book) -> Rendered:
     ):
         content = _render(template, ctx)
         pages.append(Page(href, title, kind, content, properties=_properties(content)))
-    pages.extend(render_chapter_page(book, ch, "epub") for ch in book.chapters)
+    pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)
     for page in pages:
         check_well_formed(page)
     assets = (_stylesheet("book.css"), _stylesheet("epub.css")) + _image_assets(book)

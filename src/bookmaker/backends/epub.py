@@ -28,6 +28,7 @@ from ..layout import Page, Rendered
 from . import BuildContext
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
+_PACKED = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".woff", ".woff2")
 
 
 class _Page(epub.EpubHtml):
@@ -62,7 +63,9 @@ class _FixedTimeZip:
 
     def writestr(self, name: str, data: bytes | str, compress_type: int | None = None) -> None:
         info = zipfile.ZipInfo(name, date_time=self._date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED if compress_type is None else compress_type
+        if compress_type is None:  # JPEG, PNG, GIF and WebP are compressed already: store them
+            compress_type = zipfile.ZIP_STORED if name.lower().endswith(_PACKED) else zipfile.ZIP_DEFLATED
+        info.compress_type = compress_type
         info.external_attr = 0o100644 << 16
         info.create_system = 3
         self._out.writestr(info, data, compresslevel=9 if info.compress_type == zipfile.ZIP_DEFLATED else None)
