@@ -182,8 +182,11 @@ def _colour_spaces(page: Any) -> set[str]:
     for name, cs in (resources.get("/ColorSpace") or {}).items():
         if re.search(rf"/{re.escape(str(name)[1:])}\s+(cs|CS)\b".encode(), data):
             found.add(model(cs))
-    if re.search(rb"/DeviceRGB\s+(cs|CS)\b", data):
-        found.add("DeviceRGB")
+    for model_name in ("DeviceRGB", "DeviceCMYK", "DeviceGray"):
+        if re.search(rb"/" + model_name.encode() + rb"\s+(cs|CS)\b", data):
+            found.add(model_name)
+    if re.search(rb"(?<![\w.])(k|K)(?![\w])", data):
+        found.add("DeviceCMYK")
     for xobj in (resources.get("/XObject") or {}).values():
         xobj = xobj.get_object()
         if xobj.get("/Subtype") == "/Image" and "/ColorSpace" in xobj:
