@@ -50,16 +50,18 @@ def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
 
 
 def _cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
+    """Colour images converted to CMYK for a CMYK printer; grey ones and other assets kept."""
     from .images import to_cmyk
 
     icc = cmyk_profile(ctx.book.config).read_bytes()
-    assets = tuple(
-        Asset(a.href, "image/jpeg" if converted != a.data else a.media_type, converted)
-        if a.media_type.startswith("image/") else a
-        for a in rendered.assets
-        for converted in (to_cmyk(a.data, icc) if a.media_type.startswith("image/") else a.data,)
-    )
-    return replace(rendered, assets=assets)
+    assets = []
+    for asset in rendered.assets:
+        if asset.media_type.startswith("image/"):
+            converted = to_cmyk(asset.data, icc)
+            if converted is not asset.data:
+                asset = Asset(asset.href, "image/jpeg", converted)
+        assets.append(asset)
+    return replace(rendered, assets=tuple(assets))
 
 
 def print_book(ctx: BuildContext) -> PrintedBook:
@@ -69,10 +71,12 @@ def print_book(ctx: BuildContext) -> PrintedBook:
     backend = PdfBackend()
     gutter = settings.margin_inside
     fillers = 0
+    cmyk_assets: tuple[Asset, ...] | None = None
     for passes in range(1, MAX_PASSES + 1):
         rendered = render_print(book, margin_inside=gutter, fillers=fillers)
-        if profile.colour == "cmyk":
-            rendered = _cmyk_assets(rendered, ctx)
+        if profile.colour == "cmyk":  # converted once, whatever the number of passes
+            cmyk_assets = cmyk_assets or _cmyk_assets(rendered, ctx).assets
+            rendered = replace(rendered, assets=cmyk_assets)
         document = backend.lay_out(rendered, ctx)
         total = len(document.pages)
         content = total - fillers
