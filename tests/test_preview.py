@@ -363,3 +363,25 @@ def test_a_broken_chapter_shows_its_error_and_comes_back(server: Any, tiny_book:
         assert "Second chapter, fixed." in (server.out / "02-two.xhtml").read_text(encoding="utf-8")
     finally:
         events.close()
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_serve_command_stops_cleanly(tiny_book: Path, tmp_path: Path, signame: str) -> None:
+    import os
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "bookmaker", "serve", str(tiny_book), "-o", str(tmp_path / "out"), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "serving … at http://127.0.0.1:PORT/ (Ctrl-C stops)"
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        events = Events(port, "01-one")
+        events.wait(lambda s: s["html_version"])
+        proc.send_signal(getattr(signal, signame))
+        assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
+        events.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

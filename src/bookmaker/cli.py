@@ -205,14 +205,21 @@ def serve(book_dir: Path, out_dir: Path, port: int) -> None:
     Listens on 127.0.0.1 only. Each chapter page shows the reflowable EPUB view and the print
     pages, and reloads itself when the chapter, book.toml, an image or a layout changes.
     """
+    import signal
+
     from .serve import PreviewServer
 
+    def stop(signum: int, frame: object) -> None:  # `kill` stops it as Ctrl-C does: threads and background layout end
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server = PreviewServer(book_dir, out_dir, port=port)
     except OSError as exc:
         click.echo(f"127.0.0.1:{port}: error: cannot listen: {exc.strerror or exc}", err=True)
         sys.exit(1)
     click.echo(f"serving {book_dir} at {server.url} (Ctrl-C stops)")
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -37,7 +37,7 @@ section.view > h2 span { flex: 1; }
 .pages .empty { background: transparent; box-shadow: none; }
 .pages figure { margin: 0; }
 .pages figcaption { color: #fff; font-size: .8em; text-align: center; }
-.busy { color: var(--muted); font-style: italic; padding: 1em; }
+.busy { color: #f3f4f6; font-style: italic; padding: 1em; }
 ol.chapters { background: #fff; margin: 1em; padding: .5em 1em .5em 3em; border: 1px solid var(--line); }
 ol.chapters li { margin: .2em 0; }
 ol.chapters .file { color: var(--muted); font-size: .85em; margin-left: .6em; }
