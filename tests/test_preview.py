@@ -385,3 +385,24 @@ def test_serve_command_stops_cleanly(tiny_book: Path, tmp_path: Path, signame: s
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_provisional_preview_fills_the_page_map_in_the_background(tiny_book: Path, tmp_path: Path) -> None:
+    import os
+
+    root = _notes_book(tiny_book)
+    _, printed = preview(root, "03-three", tmp_path / "out", pdf=True)  # fill=True: returns at once
+    assert printed is not None and not printed.folio.exact
+    lock = pagemap.cache_path(root).with_suffix(".filling")
+    pid = int(lock.read_text())
+    deadline = time.monotonic() + 120
+    try:
+        while pagemap.filling(root):  # wait for the detached layout to end (it removes its lock)
+            assert time.monotonic() < deadline, "the background layout did not end"
+            time.sleep(0.1)
+    finally:
+        if pagemap.filling(root):
+            os.kill(pid, 9)
+    assert not lock.exists()
+    _, exact = preview(root, "03-three", tmp_path / "out", pdf=True, fill=False)
+    assert exact is not None and exact.folio.exact and exact.folio.first == printed.folio.first
