@@ -27,14 +27,14 @@ import queue
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import serve_ui
-from .errors import BookError, Diagnostic, Reporter, SourceLocation
+from .errors import BookError, Reporter
 from .preview import PREVIEW_DIR, page_images, write_html, write_pdf
 from .workspace import Snapshot, Workspace, file_sig
 
