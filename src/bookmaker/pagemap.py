@@ -328,6 +328,9 @@ def record_chapter(book: Book, chapter: Chapter, pages: int, gutter: float, rect
         pagemap = PageMap(layout=key, gutter=gutter)  # measured under other settings: start again
     last = book.chapters[-1].id == chapter.id
     span = pages + (pages % 2 if recto and not last else 0)
+    known = _valid_span(pagemap, book, chapter)
+    if known is not None and known.pages == span and pagemap.recto == recto:
+        return pagemap  # nothing new: most previews of a chapter leave its length alone
     pagemap = replace(pagemap, recto=recto, spans={**pagemap.spans, chapter.id: _span_for(book, chapter, span, time.time())})
     save(root, pagemap)
     return pagemap

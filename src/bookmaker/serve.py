@@ -544,7 +544,10 @@ class _Handler(BaseHTTPRequestHandler):
             slug = urllib.parse.unquote(raw_path[len("/chapter/"):]).strip("/")
             if not _safe_name(slug):
                 return self._send(HTTPStatus.NOT_FOUND, b"no such chapter\n", "text/plain", head)
-            app.builder.ensure(slug)
+            if app.builder.snapshot.entry(slug) is None:
+                app.builder.ensure("")  # the chapter may be new: one pass over the book first
+            if app.builder.snapshot.entry(slug) is not None:
+                app.builder.ensure(slug)
             state = app.builder.state(slug)
             if state is None or app.builder.snapshot.entry(slug) is None:
                 return self._send(HTTPStatus.NOT_FOUND, serve_ui.not_found_page(app.builder.snapshot, slug).encode("utf-8"), "text/html; charset=utf-8", head)
@@ -560,7 +563,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = name.split("/")
         if not all(_safe_name(p) for p in parts):
             return self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
-        if len(parts) == 1 and name.endswith(".xhtml"):
+        if len(parts) == 1 and name.endswith(".xhtml") and app.builder.snapshot.entry(name[: -len(".xhtml")]):
             app.builder.ensure(name[: -len(".xhtml")])  # a link from another chapter: build it now
         path = (app.out / name).resolve()
         if not path.is_relative_to(app.out) or not path.is_file():
