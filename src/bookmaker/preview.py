@@ -160,27 +160,6 @@ def _with_links(book: Book) -> Book:
     return replace(book, config=replace(config, print=replace(config.print, profile=profile)))
 
 
-def _css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
-
-
-def _as_in_book(rendered: Rendered, book: Book, chapter: Chapter, first_folio: int) -> Rendered:
-    """What a one-chapter print document lacks to look like its pages in the book.
-
-    - the left running head is the book's title, which the book takes from its half-title page;
-    - front matter keeps its roman folios (print.css's `front` pages), counted from `first_folio`.
-    print.html.j2 could say both itself in its one-chapter mode; until then the preview adds them.
-    """
-    css = f"section.chapter {{ string-set: book-title {_css_string(book.config.title)}; }}\n"
-    if chapter.kind == "front":
-        css += f"section.chapter.front.opening {{ page: front; }}\n@page front:nth(1 of front) {{ counter-reset: page {first_folio}; }}\n"
-    (page,) = rendered.pages
-    content = page.content
-    at = content.find("</style>")
-    content = content[:at] + css + content[at:] if at >= 0 else content.replace("</head>", f"<style>{css}</style></head>", 1)
-    return replace(rendered, pages=(replace(page, content=content),))
-
-
 def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link: LinkFor | None = None) -> PdfPreview:
     """The chapter alone through the print layout, on its folios in the full book; records its span."""
     from . import pagemap
@@ -194,7 +173,6 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     printable = _with_links(book)
     alone = _relink(book, chapter, link or file_links(out))
     rendered = render_print(printable, chapters=[alone], first_folio=folio.first, margin_inside=folio.gutter)
-    rendered = _as_in_book(rendered, book, chapter, folio.first)
     ctx = BuildContext(printable, build_timestamp(), reporter)
     backend = PdfBackend()
     document = backend.lay_out(rendered, ctx)
