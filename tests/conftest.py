@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from bookmaker.pipeline import Output, build
 from bookmaker.validate import Report, ValidatorMissing, run_ace, run_epubcheck
 
 ROOT = Path(__file__).resolve().parents[1]
+# The preview's page maps go to a cache folder: the tests keep theirs out of the user's ~/.cache.
+os.environ.setdefault("BOOKMAKER_CACHE_DIR", tempfile.mkdtemp(prefix="bookmaker-test-cache-"))
 SAMPLE = ROOT / "book"
 EPOCH = "1764115200"  # 2025-11-26T00:00:00Z
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

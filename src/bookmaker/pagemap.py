@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -80,6 +81,7 @@ def _sha(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
 
 
+@lru_cache(maxsize=None)
 def _version(dist: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 

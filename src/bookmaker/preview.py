@@ -174,6 +174,10 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     alone = _relink(book, chapter, link or file_links(out))
     rendered = render_print(printable, chapters=[alone], first_folio=folio.first, margin_inside=folio.gutter)
     ctx = BuildContext(printable, build_timestamp(), reporter)
+    if book.config.print.profile.colour == "cmyk":  # images as the printer gets them
+        from .printing import cmyk_assets
+
+        rendered = cmyk_assets(rendered, ctx)
     backend = PdfBackend()
     document = backend.lay_out(rendered, ctx)
     pages = len(document.pages)

@@ -49,7 +49,7 @@ def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
     return pages
 
 
-def _cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
+def cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
     """Colour images converted to CMYK for a CMYK printer; grey ones and other assets kept."""
     from .images import to_cmyk
 
@@ -84,12 +84,12 @@ def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: 
     book = ctx.book
     gutter = settings.margin_inside
     fillers = 0
-    cmyk_assets: tuple[Asset, ...] | None = None
+    converted: tuple[Asset, ...] | None = None
     for passes in range(1, MAX_PASSES + 1):
         rendered = render_print(book, margin_inside=gutter, fillers=fillers)
         if profile.colour == "cmyk":  # converted once, whatever the number of passes
-            cmyk_assets = cmyk_assets or _cmyk_assets(rendered, ctx).assets
-            rendered = replace(rendered, assets=cmyk_assets)
+            converted = converted or cmyk_assets(rendered, ctx).assets
+            rendered = replace(rendered, assets=converted)
         document = backend.lay_out(rendered, ctx)
         total = len(document.pages)
         content = total - fillers
