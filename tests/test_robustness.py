@@ -336,3 +336,23 @@ def test_duplicate_ids_and_dangling_links_are_mended_with_warnings(tiny_book: Pa
     assert 'href="01-one.xhtml#here"' in html_two and 'id="here"' not in html_two
     out = build(tiny_book, tmp_path / "out", ("epub",))
     assert out[0].path.is_file()
+
+
+def test_unknown_front_matter_key_names_its_line(tiny_book: Path) -> None:
+    path = tiny_book / "chapters" / "01-one.md"
+    path.write_text("---\ntitle: One\nsubtitel: typo\n---\n\nText.\n", encoding="utf-8")
+    with pytest.raises(ManuscriptError) as err:
+        load_book(tiny_book, Reporter())
+    assert f"{path}:3: error: unknown front matter key 'subtitel'" in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "https://example.com/x.css", "https://book.invalid/../../etc/passwd",
+                                 "https://book.invalid/fonts/not-there.ttf", "data:text/css,body{}"])
+def test_weasyprint_fetches_only_the_books_own_files(url: str) -> None:
+    from bookmaker.backends.pdf import _fetcher
+    from bookmaker.layout import Asset
+
+    fetcher = _fetcher({"css/print.css": Asset("css/print.css", "text/css", b"body {}")})
+    assert fetcher.fetch("https://book.invalid/css/print.css").read() == b"body {}"
+    with pytest.raises(ValueError):
+        fetcher.fetch(url)
