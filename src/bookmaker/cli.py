@@ -13,9 +13,6 @@ import click
 
 from .errors import BookError, Reporter
 
-EXIT_INTERNAL = 70
-
-
 def _print_warnings(reporter: Reporter) -> None:
     for w in reporter.warnings:
         click.echo(str(w), err=True)

@@ -16,7 +16,7 @@ import jinja2
 from lxml import etree
 
 from .errors import LayoutError
-from .model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock, Image
+from .model import Book, BookConfig, Chapter, Image
 
 Target = Literal["epub", "print", "preview"]
 PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
@@ -146,8 +146,6 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "images": {img.src: img for img in book.images},
         "toc": toc_entries(book),
         "semantics": semantics,
-        "FigureBlock": FigureBlock,
-        "HtmlBlock": HtmlBlock,
     }
 
 
@@ -190,10 +188,10 @@ def render_epub(book: Book) -> Rendered:
         ("nav.xhtml.j2", "nav.xhtml", "Contents", "toc"),
     ):
         content = _render(template, ctx)
-        pages.append(Page(href, title, kind, content, properties=_properties(content)))
-    pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)
-    for page in pages:
+        page = Page(href, title, kind, content, properties=_properties(content))
         check_well_formed(page)
+        pages.append(page)
+    pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
     assets = (_stylesheet("book.css"), _stylesheet("epub.css")) + _image_assets(book)
     return Rendered("epub", tuple(pages), assets)
 

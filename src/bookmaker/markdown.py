@@ -129,6 +129,11 @@ def _aspect(path: Path, line: int, value: str | None) -> tuple[int, int] | None:
     return int(w * scale), int(h * scale)
 
 
+def _is_raw_html(token: Token) -> bool:
+    """The author's own HTML: a block of it, or inline tags in a paragraph."""
+    return token.type == "html_block" or any(c.type == "html_inline" for c in token.children or [])
+
+
 _HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w.-]*)\}\s*$")
 
 
@@ -161,7 +166,7 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
     taken: set[str] = set()
     raw_html = False
     for i, token in enumerate(tokens):
-        if token.type == "html_block" or any(c.type == "html_inline" for c in token.children or []):
+        if _is_raw_html(token):
             raw_html = True
         line = body_line + (token.map[0] if token.map else 0)
         if token.type == "heading_open":
@@ -211,7 +216,7 @@ def render(
 
     def html_block(part: list[Token]) -> None:
         html = md.renderer.render(part, md.options, env)
-        if parsed.raw_html and any(t.type == "html_block" or any(c.type == "html_inline" for c in t.children or []) for t in part):
+        if parsed.raw_html and any(_is_raw_html(t) for t in part):
             from .sanitize import clean
 
             cleaned = clean(html, hrefs)

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from .model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
 
@@ -406,10 +406,6 @@ def start_fill(root: Path, detach: bool = False) -> subprocess.Popen[bytes] | No
     except OSError:  # no cache folder to write in: previews stay provisional, nothing breaks
         return None
     return proc
-
-
-def as_dict(folio: Folio) -> dict[str, Any]:
-    return {"first": folio.first, "exact": folio.exact, "gutter": folio.gutter, "unknown": list(folio.unknown)}
 
 
 def _main(argv: Sequence[str]) -> int:

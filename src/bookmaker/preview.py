@@ -23,15 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from typing import TYPE_CHECKING
-
 from .crossref import IdCache, settle_in_book
 from .errors import BookError, Diagnostic, Reporter, SourceLocation
 from .model import Book, Chapter, HtmlBlock
 from .pagemap import Folio
-
-if TYPE_CHECKING:
-    from .layout import Rendered
 
 PREVIEW_DIR = "preview"
 LinkFor = Callable[[Chapter, str], str]  # (other chapter, fragment) -> URL of it in print

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Collection
+from typing import Any, Collection
 
 _TAGS = {
     "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col",
@@ -74,7 +74,9 @@ def _removed(before: str, after: str) -> tuple[str, ...]:
     return tuple(lost)
 
 
-def clean(html: str, image_hrefs: Collection[str], warn: Callable[[str], None] | None = None) -> Cleaned:
+def clean(html: str, image_hrefs: Collection[str]) -> Cleaned:
+    from html import escape
+
     import nh3
     from lxml import etree
     from lxml import html as lhtml
@@ -92,13 +94,8 @@ def clean(html: str, image_hrefs: Collection[str], warn: Callable[[str], None] |
         if href.lower().startswith(("javascript:", "data:", "file:", "vbscript:")):
             del a.attrib["href"]
     fix_content_model(wrapper)
-    parts = [wrapper.text or ""] if wrapper.text else []
-    for child in wrapper:
-        parts.append(etree.tostring(child, method="xml", encoding="unicode", with_tail=True))
-    from html import escape
-
-    if parts and wrapper.text:
-        parts[0] = escape(wrapper.text, quote=False)
+    parts = [escape(wrapper.text, quote=False)] if wrapper.text else []
+    parts += [etree.tostring(child, method="xml", encoding="unicode", with_tail=True) for child in wrapper]
     return Cleaned("".join(parts), tuple(dict.fromkeys(removed)))
 
 
