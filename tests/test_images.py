@@ -82,3 +82,49 @@ def test_file_urls_never_become_images(tiny_book: Path) -> None:
     book = load_book(tiny_book, Reporter())
     assert book.images == ()
     assert "<img" not in book.chapters[0].blocks[0].html  # type: ignore[union-attr]
+
+
+def _png(mode: str, **save: object) -> bytes:
+    image = PILImage.new("RGB", (37, 23))
+    image.putdata([((x * 7) % 256, (y * 11) % 256, (x * y) % 256) for y in range(23) for x in range(37)])
+    if mode == "I;16":
+        image = image.convert("L").convert("I;16")
+    else:
+        image = image.convert(mode)
+    out = io.BytesIO()
+    image.save(out, format="PNG", **save)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("mode", "save", "passed"), [
+    ("L", {}, True),
+    ("RGB", {}, True),
+    ("P", {}, False),
+    ("RGBA", {}, False),
+    ("I;16", {}, False),
+    ("1", {}, False),
+])
+def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], passed: bool) -> None:
+    """WeasyPrint copies our 8-bit PNGs' IDAT data instead of decoding and compressing it again;
+    the PDF's pixels are the PNG's pixels either way."""
+    import base64
+
+    from pypdf import PdfReader
+    from weasyprint import HTML
+
+    from bookmaker.backends import png_passthrough
+
+    data = _png(mode, **save)
+    source = PILImage.open(io.BytesIO(data))
+    png_passthrough.apply()
+    stream = png_passthrough.idat_stream(PILImage.open(io.BytesIO(data)))
+    assert (stream is not None) == passed
+    if stream is not None:
+        assert stream in data  # one IDAT chunk here: the file's own bytes
+    if source.mode.startswith("I"):
+        return  # WeasyPrint cannot write 16-bit images at all; images.py makes them 8-bit first
+    html = f'<img src="data:image/png;base64,{base64.b64encode(data).decode()}" style="width:37px">'
+    pdf = HTML(string=html).write_pdf()
+    (image,) = PdfReader(io.BytesIO(pdf)).pages[0].images
+    expected = source.convert("RGB" if source.mode in ("RGB", "RGBA", "P") else "L")
+    assert image.image.convert(expected.mode).tobytes() == expected.tobytes()

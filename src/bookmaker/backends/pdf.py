@@ -53,6 +53,9 @@ class PdfBackend:
         from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
 
+        from . import png_passthrough
+
+        png_passthrough.apply()
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
         collect = _Collect()
