@@ -44,8 +44,10 @@ def main() -> None:
 @click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder.")
 @click.option("--strict", is_flag=True, help="Treat warnings (missing images, layout warnings) as errors.")
 @click.option("--no-check", is_flag=True, help="Write the PDF even if it fails its print profile's preflight.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes laying out a long book's PDF in parts  [default: every core]. The PDF is the same for any number.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
-def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, quiet: bool) -> None:
+def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, jobs: int | None, quiet: bool) -> None:
     """Build BOOK_DIR (default: book) into OUT_DIR as <slug>.epub and <slug>.pdf."""
     from rich.console import Console
 
@@ -59,7 +61,7 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
     try:
         with console.status("building…") as status:
             outputs = run_build(book_dir, out_dir, formats, strict=strict, check=not no_check, reporter=reporter,
-                                progress=lambda msg: status.update(msg + "…"))
+                                progress=lambda msg: status.update(msg + "…"), jobs=jobs)
     except BookError as exc:
         if not strict:  # under --strict the warnings are the errors
             _print_warnings(reporter)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import jinja2
 from lxml import etree
@@ -223,22 +223,31 @@ def render_print(
     first_folio: int = 1,
     margin_inside: float | None = None,
     fillers: int = 0,
+    front_matter: bool | None = None,
+    toc_folios: Mapping[str, int] | None = None,
+    end_on_verso: bool = False,
 ) -> Rendered:
     """One HTML document for WeasyPrint: front matter, contents, every chapter.
 
-    With `chapters`, only those chapters and no front matter (a one-chapter print preview); the
-    first of them opens on folio `first_folio` as it does in the full book. `margin_inside`
-    widens the gutter for the page count; `fillers` blank pages end the book.
+    With `chapters`, only those chapters and no front matter (a one-chapter print preview, or one
+    part of a book laid out in parts); the first of them opens on folio `first_folio` as it does in
+    the full book. `margin_inside` widens the gutter for the page count; `fillers` blank pages end
+    the book. A part of a book (parallel.py) may ask for `front_matter` with its own chapters, give
+    the contents' folios of chapters laid out elsewhere in `toc_folios` (arabic, by anchor), and end
+    with `end_on_verso`: one last page the caller drops, so the part ends on a left-hand page.
     """
     ctx = _context(book, "print")
     whole = chapters is None
     selected = tuple(book.chapters if chapters is None else chapters)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
+    if front_matter is None:
+        front_matter = whole
     profile = book.config.print.profile
     content = _render("print.html.j2", {
-        **ctx, "chapters": selected, "front_matter": whole,
+        **ctx, "chapters": selected, "front_matter": front_matter,
         "opening_id": body[0].id if body else "", "first_folio": first_folio,
         "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": fillers,
+        "toc_folios": toc_folios or {}, "end_on_verso": end_on_verso,
     })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 

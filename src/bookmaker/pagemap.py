@@ -270,22 +270,26 @@ def _span_for(book: Book, chapter: Chapter, pages: int, at: float) -> Span:
     return Span(chapter_key(chapter, book), pages, images, at)
 
 
-def record_build(book: Book, pdf: bytes, gutter: float, content_pages: int, read_at: float) -> PageMap:
+def record_build(book: Book, pdf: bytes, gutter: float, content_pages: int, read_at: float,
+                 starts: Sequence[int] | None = None) -> PageMap:
     """Every chapter's span from the full book's PDF (its named destinations), saved.
 
     `book` is the fully rendered book the PDF was made from, read at `read_at` (time.time()),
     `gutter` the inside margin it was laid out with and `content_pages` its pages before any
-    filler pages. A chapter measured by a preview after `read_at` keeps that newer measurement.
+    filler pages; `starts`, each chapter's first page when the build knows them (a book laid out in
+    parts), saves reading them from the PDF. A chapter measured by a preview after `read_at` keeps
+    that newer measurement.
     Never raises: a page map that cannot be read or written only makes the next preview provisional.
     """
     try:
-        return _record_build(book, pdf, gutter, content_pages, read_at)
+        return _record_build(book, pdf, gutter, content_pages, read_at, starts)
     except Exception:  # noqa: BLE001 - a cache must never fail a build
         return PageMap()
 
 
-def _record_build(book: Book, pdf: bytes, gutter: float, content_pages: int, read_at: float) -> PageMap:
-    starts = _chapter_starts(pdf, [ch.id for ch in book.chapters])
+def _record_build(book: Book, pdf: bytes, gutter: float, content_pages: int, read_at: float,
+                  known: Sequence[int] | None) -> PageMap:
+    starts = list(known) if known is not None else _chapter_starts(pdf, [ch.id for ch in book.chapters])
     if not starts:
         return PageMap()
     root = book.config.root

@@ -148,8 +148,13 @@ def build(
     check: bool = True,
     reporter: Reporter | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    jobs: int | None = None,
 ) -> list[Output]:
-    """Build every format in memory, then write them all. A failure writes nothing."""
+    """Build every format in memory, then write them all. A failure writes nothing.
+
+    `jobs`: processes laying out a long book's PDF in parts (default: every core); the PDF's bytes
+    never depend on it.
+    """
     from .backends import BuildContext, build_timestamp
     from .layout import render_epub
 
@@ -173,7 +178,7 @@ def build(
             from .printing import print_book
 
             progress(f"laying out the PDF (WeasyPrint, profile {book.config.print.profile.name})")
-            printed = print_book(ctx)
+            printed = print_book(ctx, jobs=jobs)
             data = printed.data
             if check:
                 from .preflight import preflight
@@ -197,7 +202,7 @@ def build(
     if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
         from .pagemap import record_build
 
-        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at)
+        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at, printed.chapter_starts)
     return outputs
 
 

@@ -26,6 +26,7 @@ class PrintedBook:
     margin_inside: float  # inches, the gutter actually used
     passes: int
     layout: Any = field(default=None, repr=False, compare=False)  # per page text and image boxes, for preflight
+    chapter_starts: tuple[int, ...] | None = None  # each chapter's first page (0-based), when laid out in parts
 
 
 def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
@@ -64,8 +65,16 @@ def cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
     return replace(rendered, assets=tuple(assets))
 
 
-def print_book(ctx: BuildContext) -> PrintedBook:
+def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = False) -> PrintedBook:
+    """The book's print PDF: in parts laid out by up to `jobs` processes (default: every core the
+    process may use), or with `one_document` as one WeasyPrint document in this process.
+
+    Both give the same pages (tests/test_parallel.py); the bytes differ, since each part embeds
+    its own font subsets. Which of the two a book gets never depends on `jobs`.
+    """
     import gc
+
+    from .parallel import default_jobs, split_parts
 
     settings = ctx.book.config.print
     profile = settings.profile
@@ -74,10 +83,29 @@ def print_book(ctx: BuildContext) -> PrintedBook:
     # again while they are all alive, costs 10-20% of a long book's layout. Collect once at the end.
     gc.disable()
     try:
-        return _print_book(ctx, backend, settings, profile)
+        if one_document or not split_parts(ctx.book)[1]:
+            return _print_book(ctx, backend, settings, profile)
+        return _print_in_parts(ctx, settings, profile, jobs or default_jobs())
     finally:
         gc.enable()
         gc.collect()
+
+
+def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, jobs: int) -> PrintedBook:
+    from .parallel import PassAbandoned, print_in_parts, warm_up
+
+    warm_up(ctx)
+    book = ctx.book
+    gutter = settings.margin_inside
+    converted = cmyk_assets(render_print(book, chapters=()), ctx).assets if profile.colour == "cmyk" else None
+    for passes in range(1, MAX_PASSES + 1):
+        try:
+            return replace(print_in_parts(ctx, jobs, gutter, converted), passes=passes)
+        except PassAbandoned as exc:
+            content = exc.content_pages
+            gutter = max(settings.margin_inside, profile.min_gutter(content + profile.fill(content)))
+    raise OutputError.at(book.config.root / "book.toml", None,
+                         f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
 
 
 def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: Any) -> PrintedBook:

@@ -1,0 +1,437 @@
+"""The print PDF laid out in parts, in parallel processes, and put together with pypdf.
+
+Every body chapter opens on a right-hand page, so a run of chapters has the same pages wherever it
+falls in the book: only the folios printed in its running heads depend on what comes before. The
+book is cut into parts of about `PART_PAGES` estimated pages (the cut depends on the manuscript
+alone, never on the number of processes, so every `--jobs` gives the same bytes):
+
+- the front part: half title, title page, copyright page, contents and the front chapters, with
+  roman folios; laid out last, by this process, once every body chapter's folio is known, so the
+  contents print real numbers;
+- body parts, each laid out by a forked process from folio 1. When WeasyPrint has broken a part
+  into pages, and before it draws the running heads and folios (its last step, `make_margin_boxes`),
+  the process reports its page count and waits. As soon as the parts before it have reported,
+  it is told its first folio and draws the heads with the page counter shifted to it. Layout, the
+  expensive step, runs in parallel; only the page count travels.
+
+Each part but the last ends on a left-hand page (a part-end marker opens one more right-hand page,
+which is dropped), so the next part opens on the right as the chapter would in one document. The
+printer's filler pages come from a small document of blank filler pages. Links between parts are
+taken out of the part and put back as link annotations to the merged file's named destinations;
+bookmarks are merged in order. `printing.print_book` checks the page count against the gutter and
+the filler pages exactly as for one document.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from .backends import BuildContext
+from .backends.pdf import PdfBackend
+from .errors import BookError, OutputError
+from .layout import Asset, render_print
+from .model import Book, Chapter, FigureBlock
+
+PART_PAGES = 80  # estimated pages a body part aims at; a shorter book is laid out as one document
+WORDS_A_PAGE = 300  # estimates only: a wrong guess costs balance, never correctness
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def warm_up(ctx: BuildContext) -> None:
+    """Import WeasyPrint and set a line in the book's fonts here, before forking, not once per process.
+
+    WeasyPrint's import, Pango's and fontconfig's first use of the book's fonts and the first
+    document's style caches cost 0.3-0.9 s in a fresh process.
+    """
+    rendered = render_print(ctx.book, chapters=(), fillers=1)
+    page = rendered.pages[0]
+    content = page.content.replace('<div class="filler"></div>', "<p>bookmaker <i>bookmaker</i> <b>bookmaker</b></p>")
+    PdfBackend().lay_out(replace(rendered, pages=(replace(page, content=content),)), ctx)
+
+
+def estimate_pages(chapter: Chapter) -> float:
+    figures = sum(isinstance(block, FigureBlock) for block in chapter.blocks)
+    return 1.0 + len(chapter.source.split()) / WORDS_A_PAGE + 0.7 * figures
+
+
+def split_parts(book: Book) -> tuple[tuple[Chapter, ...], list[tuple[Chapter, ...]]]:
+    """(front chapters, body parts): the leading front chapters, then runs of about PART_PAGES.
+
+    No body parts when the body would make fewer than two: one document is faster then.
+    """
+    chapters = list(book.chapters)
+    n_front = 0
+    while n_front < len(chapters) and chapters[n_front].kind == "front":
+        n_front += 1
+    front, rest = tuple(chapters[:n_front]), chapters[n_front:]
+    if not rest:
+        return front, []
+    weights = [estimate_pages(ch) for ch in rest]
+    count = min(len(rest), math.ceil(sum(weights) / PART_PAGES))
+    if count < 2:
+        return front, []
+    share = sum(weights) / count
+    parts: list[tuple[Chapter, ...]] = []
+    current: list[Chapter] = []
+    done = 0.0
+    for ch, weight in zip(rest, weights):
+        if current and done + weight / 2 > share * (len(parts) + 1) and len(parts) < count - 1:
+            parts.append(tuple(current))
+            current = []
+        current.append(ch)
+        done += weight
+    parts.append(tuple(current))
+    return front, parts
+
+
+@dataclass(frozen=True)
+class CrossLink:
+    page: int  # in the part
+    rect: tuple[float, float, float, float]  # PDF points, as WeasyPrint places its own links
+    anchor: str
+
+
+@dataclass(frozen=True)
+class LaidOutPart:
+    pages: int
+    starts: tuple[int, ...]  # each chapter's first page in the part (0-based)
+    first_folio: int
+    pdf: bytes = field(repr=False)
+    layout: list[Any] = field(repr=False)  # preflight's per-page boxes
+    cross_links: tuple[CrossLink, ...] = ()
+    warnings: tuple[Any, ...] = ()
+
+
+def _chapter_starts(page_boxes: Sequence[Any], ids: Sequence[str]) -> tuple[int, ...]:
+    """The first page on which each chapter's section box appears (html > body > section)."""
+    wanted, starts = set(ids), {}
+    for index, page in enumerate(page_boxes):
+        level = list(page.children[:1])
+        for _depth in range(3):
+            below = []
+            for box in level:
+                element = getattr(box, "element", None)
+                ident = element.get("id") if element is not None else None
+                if ident in wanted and ident not in starts:
+                    starts[ident] = index
+                below.extend(getattr(box, "children", ()))
+            level = below
+    missing = [i for i in ids if i not in starts]
+    if missing:
+        raise RuntimeError(f"chapter {missing[0]} has no page in its part")
+    return tuple(starts[i] for i in ids)
+
+
+class _Folios:
+    """In a worker: report a part's page count, wait for its first folio, shift the page counter."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.part = -1
+        self.ids: Sequence[str] = ()
+        self.drops_last = False
+        self.page_boxes: list[Any] = []
+        self.shift: int | None = None
+
+    def expect(self, part: int, chapter_ids: Sequence[str], drops_last: bool) -> None:
+        self.part, self.ids, self.drops_last, self.page_boxes, self.shift = part, chapter_ids, drops_last, [], None
+
+    def install(self) -> None:
+        import weasyprint.layout as wl  # noqa: PLC0415 - WeasyPrint is pinned (70.0)
+
+        make_all_pages, make_margin_boxes = wl.make_all_pages, wl.make_margin_boxes
+
+        def all_pages(*args: Any, **kwargs: Any) -> list[Any]:
+            self.page_boxes = list(make_all_pages(*args, **kwargs))
+            return self.page_boxes
+
+        def margin_boxes(context: Any, page: Any, state: Any) -> Any:
+            if self.shift is None:
+                count = len(self.page_boxes) - (1 if self.drops_last else 0)
+                self.conn.send(("count", self.part, count, _chapter_starts(self.page_boxes, self.ids)))
+                message = self.conn.recv()
+                if message[0] != "go":
+                    os._exit(0)  # the pass is abandoned (the gutter changed, or another part failed)
+                self.shift = int(message[1]) - 1
+            if self.shift:
+                counters = dict(state[1])
+                counters["page"] = [value + self.shift for value in counters.get("page", [])]
+                state = (state[0], counters, *state[2:])
+            return make_margin_boxes(context, page, state)
+
+        wl.make_all_pages, wl.make_margin_boxes = all_pages, margin_boxes
+
+
+def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
+    """Remove the internal links whose anchor is in another part; return them for the merge."""
+    anchors = {name for page in pages for name in page.anchors}
+    taken = []
+    for index, page in enumerate(pages):
+        kept = []
+        for link in page.links:
+            kind, target, rect = link[0], link[1], link[2]
+            if kind == "internal" and target not in anchors:
+                x1, y1, x2, y2 = rect
+                h = page.height
+                taken.append(CrossLink(index, (x1 * 0.75, (h - y1) * 0.75, x2 * 0.75, (h - y2) * 0.75), target))
+            else:
+                kept.append(link)
+        page.links = kept
+    return tuple(taken)
+
+
+def _finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None) -> tuple[bytes, list[Any], tuple[CrossLink, ...]]:
+    from .preflight import layout_from_document
+
+    pages = list(document.pages)
+    if drops_last:
+        pages = pages[:-1]
+    pages = pages[pages_from:pages_to]
+    document = document.copy(pages)
+    cross = _take_cross_links(document.pages)
+    backend = PdfBackend()
+    return backend.write_document(document, ctx), layout_from_document(document), cross
+
+
+def _render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Any:
+    rendered = render_print(ctx.book, chapters=parts[index], first_folio=1, margin_inside=gutter,
+                            end_on_verso=index < len(parts) - 1)
+    return replace(rendered, assets=assets) if assets is not None else rendered
+
+
+def _worker(conn: Any, ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], gutter: float, assets: tuple[Asset, ...] | None) -> None:
+    """A forked process laying out the parts it is given, one after another.
+
+    One process keeps its warm caches (Pango's shaping, the hyphenation dictionary's words) from
+    part to part: a fresh process a part costs about a third more time a page.
+    """
+    import gc
+
+    folios = _Folios(conn)
+    folios.install()
+    backend = PdfBackend()
+    try:
+        while True:
+            message = conn.recv()
+            if message[0] != "part":
+                return
+            index = message[1]
+            before = len(ctx.reporter.warnings)
+            drops_last = index < len(parts) - 1
+            folios.expect(index, [ch.id for ch in parts[index]], drops_last)
+            document = backend.lay_out(_render_part(ctx, parts, index, gutter, assets), ctx)
+            pdf, layout, cross = _finish(document, ctx, drops_last)
+            del document
+            folios.page_boxes = []
+            gc.collect()  # the collector is paused during layout; a part's boxes go before the next
+            conn.send(("done", index, pdf, layout, cross, tuple(ctx.reporter.warnings[before:])))
+    except BookError as exc:
+        conn.send(("error", exc))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("crash", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+class PassAbandoned(Exception):
+    """The gutter the pass was laid out with is not the one its page count asks for."""
+
+    def __init__(self, content_pages: int) -> None:
+        super().__init__(content_pages)
+        self.content_pages = content_pages
+
+
+def lay_out_parts(
+    ctx: BuildContext,
+    parts: Sequence[tuple[Chapter, ...]],
+    gutter: float,
+    jobs: int,
+    assets: tuple[Asset, ...] | None,
+    on_counted: Any,
+) -> list[LaidOutPart]:
+    """Every body part laid out by at most `jobs` worker processes, folios agreed in order.
+
+    Parts are handed out in order, so a part waiting for its folio waits only for parts already
+    being laid out. `on_counted(pages_by_part, starts_by_part)` runs once, when every part has
+    reported its pages (the parts write meanwhile); it may raise PassAbandoned, which stops every
+    worker.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    fork = multiprocessing.get_context("fork")
+    book = ctx.book
+    workers: dict[Any, Any] = {}  # connection -> process
+    active: set[Any] = set()  # connections of workers with a part
+    counts: dict[int, int] = {}
+    starts: dict[int, tuple[int, ...]] = {}
+    waiting: dict[int, Any] = {}  # part -> connection of the worker waiting for its folio
+    results: dict[int, LaidOutPart] = {}
+    next_part = next_go = 0
+    checked = False
+
+    def hand_out(conn: Any) -> None:
+        nonlocal next_part
+        if next_part < len(parts):
+            conn.send(("part", next_part))
+            next_part += 1
+        else:
+            conn.send(("exit",))
+            active.discard(conn)
+
+    try:
+        for _ in range(max(1, min(jobs, len(parts)))):
+            ours, theirs = fork.Pipe()
+            process = fork.Process(target=_worker, args=(theirs, ctx, parts, gutter, assets), daemon=True)
+            process.start()
+            theirs.close()
+            workers[ours] = process
+            active.add(ours)
+            hand_out(ours)
+        while len(results) < len(parts):
+            for conn in wait(list(active)):
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    process = workers.pop(conn)
+                    process.join()
+                    raise OutputError.at(book.config.root, None, f"a process laying out the PDF stopped (exit code {process.exitcode})") from None
+                if message[0] == "count":
+                    _, index, counts[index], starts[index] = message
+                    waiting[index] = conn
+                elif message[0] == "done":
+                    _, index, pdf, layout, cross, warnings = message
+                    first = 1 + sum(counts[j] for j in range(index))
+                    results[index] = LaidOutPart(counts[index], starts[index], first, pdf, layout, cross, warnings)
+                    hand_out(conn)
+                elif message[0] == "error":
+                    raise message[1]
+                else:
+                    raise RuntimeError(f"a process laying out the PDF failed:\n{message[1]}")
+            while next_go in counts:  # every part before it has its count too
+                waiting.pop(next_go).send(("go", 1 + sum(counts[j] for j in range(next_go))))
+                next_go += 1
+            if not checked and len(counts) == len(parts):
+                checked = True  # every part is told its folio first: they write while this runs
+                on_counted([counts[i] for i in range(len(parts))], [starts[i] for i in range(len(parts))])
+    finally:
+        for conn, process in workers.items():
+            if process.is_alive() and len(results) < len(parts):
+                process.kill()
+            process.join()
+            conn.close()
+    return [results[i] for i in range(len(parts))]
+
+
+def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]], bookmarks: bool, annotations: bool) -> bytes:
+    """One PDF from the parts, in order: catalog, information and /ID from the first part.
+
+    Named destinations and (when `bookmarks`) outlines of every part are kept; `cross_links` (page
+    in the merged file, link) become link annotations to the named destinations.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
+
+    readers = [PdfReader(io.BytesIO(data)) for data in pieces]
+    writer = PdfWriter()
+    for reader in readers:
+        writer.append(reader, import_outline=bookmarks)
+    first = readers[0]
+    writer.pdf_header = first.pdf_header
+    root = first.trailer["/Root"].get_object()
+    for key in ("/Lang", "/OutputIntents", "/Metadata", "/MarkInfo", "/ViewerPreferences", "/PageMode"):
+        if key in root:
+            writer.root_object[NameObject(key)] = root[key].clone(writer)
+    if not bookmarks and "/Outlines" in writer.root_object:
+        del writer.root_object["/Outlines"]
+    info = first.trailer["/Info"].get_object()
+    target = writer._info.get_object()  # noqa: SLF001 - pypdf keeps no public setter for raw values
+    for key in list(target.keys()):
+        del target[key]
+    for key, value in info.items():
+        target[NameObject(key)] = value.clone(writer)
+    writer._ID = first.trailer["/ID"].clone(writer)  # noqa: SLF001 - the book's own identifier, as one document has
+    if annotations:
+        for page_index, link in cross_links:
+            annotation = DictionaryObject({
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): ArrayObject(FloatObject(v) for v in link.rect),
+                NameObject("/BS"): DictionaryObject({NameObject("/W"): NumberObject(0)}),
+                NameObject("/Dest"): TextStringObject(link.anchor),
+            })
+            writer.add_annotation(page_index, annotation)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def print_in_parts(ctx: BuildContext, jobs: int, gutter: float, converted: tuple[Asset, ...] | None) -> Any:
+    """One pass of `printing.print_book` laid out in parts; PassAbandoned when the gutter is wrong.
+
+    Returns printing.PrintedBook, with the filler pages the profile asks for.
+    """
+    from .printing import PrintedBook
+
+    book = ctx.book
+    settings = book.config.print
+    profile = settings.profile
+    front, parts = split_parts(book)
+    backend = PdfBackend()
+    done: dict[str, Any] = {}
+
+    def with_assets(rendered: Any) -> Any:
+        return replace(rendered, assets=converted) if converted is not None else rendered
+
+    def on_counted(counts: list[int], starts: list[tuple[int, ...]]) -> None:
+        folios, first = {}, 1
+        for part, part_starts, count in zip(parts, starts, counts):
+            folios.update({ch.id: first + s for ch, s in zip(part, part_starts)})
+            first += count
+        rendered = with_assets(render_print(book, chapters=front, front_matter=True, margin_inside=gutter,
+                                            toc_folios=folios, end_on_verso=True))
+        document = backend.lay_out(rendered, ctx)
+        front_pages = len(document.pages) - 1
+        content = front_pages + sum(counts)
+        fillers = profile.fill(content)
+        if abs(max(settings.margin_inside, profile.min_gutter(content + fillers)) - gutter) > 1e-9:
+            raise PassAbandoned(content)
+        front_starts = _chapter_starts([p._page_box for p in document.pages], [ch.id for ch in front])  # noqa: SLF001
+        pdf, layout, cross = _finish(document, ctx, drops_last=True)
+        done.update(front=LaidOutPart(front_pages, front_starts, 1, pdf, layout, cross), content=content, fillers=fillers)
+
+    laid_out = lay_out_parts(ctx, parts, gutter, jobs, converted, on_counted)
+    for part in laid_out:
+        for warning in part.warnings:
+            if warning not in ctx.reporter.warnings:
+                ctx.reporter.warnings.append(warning)
+    pieces = [done["front"], *laid_out]
+    content, fillers = done["content"], done["fillers"]
+    if fillers:
+        rendered = with_assets(render_print(book, chapters=(), margin_inside=gutter, fillers=fillers + 1))
+        document = backend.lay_out(rendered, ctx)
+        skip = 0 if (content + 1) % 2 else 1  # the first filler page's side
+        pdf, layout, cross = _finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
+        pieces.append(LaidOutPart(fillers, (), 0, pdf, layout, cross))
+    offsets, at = [], 0
+    for piece in pieces:
+        offsets.append(at)
+        at += piece.pages
+    cross_links = [(offset + link.page, link) for piece, offset in zip(pieces, offsets) for link in piece.cross_links]
+    data = merge([p.pdf for p in pieces], cross_links, profile.bookmarks, profile.annotations)
+    chapter_starts = list(done["front"].starts)
+    for piece, offset in zip(laid_out, offsets[1:]):
+        chapter_starts.extend(offset + s for s in piece.starts)
+    layout = [page for piece in pieces for page in piece.layout]
+    return PrintedBook(data, at, fillers, gutter, 1, layout, tuple(chapter_starts))
