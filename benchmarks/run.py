@@ -179,22 +179,27 @@ def bench(kind: str, work: Path, runs: int) -> dict[str, Measure]:
         "bookmaker epub": bm + ["--format", "epub"],
         "pandoc epub": [pandoc, str(md), "--metadata-file", str(meta), "-f", "markdown+smart", "--resource-path", str(book),
                         "--split-level=1", "-o", str(out / "pandoc.epub")],
-        "bookmaker pdf": bm + ["--format", "pdf"],
+        "bookmaker pdf": bm + ["--format", "pdf"],  # --jobs: every core
+        "bookmaker pdf --jobs 1": bm + ["--format", "pdf", "--jobs", "1"],
         "pandoc+weasyprint pdf": [pandoc, str(md), "--metadata-file", str(meta), "-f", "markdown+smart", "--resource-path", str(book),
                                   "--pdf-engine=weasyprint", "-o", str(out / "pandoc.pdf")],
         "weasyprint alone": [str(BIN / "weasyprint"), str(floor_html), str(out / "floor.pdf")],
     }
     out.mkdir(parents=True, exist_ok=True)
+    cache = out / ".bookmaker-cache"
     results = {name: Measure([], []) for name in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
+            shutil.rmtree(cache, ignore_errors=True)  # full builds: nothing reused from an earlier one
             seconds, rss = run(cmd, env=env)
             results[name].seconds.append(seconds)
             results[name].rss_mb.append(rss)
-    # one chapter edited, then the book rebuilt
-    chapter = sorted((book / "chapters").glob("*.md"))[len(list((book / "chapters").glob("*.md"))) // 2]
+    # one chapter edited, then the book rebuilt with the cache of the build before the edit
+    chapters = sorted((book / "chapters").glob("*.md"))
+    chapter = chapters[len(chapters) // 2]
     original = chapter.read_text(encoding="utf-8")
     rebuild = {"rebuild epub after an edit": Measure([], []), "rebuild pdf after an edit": Measure([], [])}
+    run(bm, env=env)  # the build before the first edit
     for i in range(runs):
         chapter.write_text(original + f"\nEdited {i}.\n", encoding="utf-8")
         for fmt, name in (("epub", "rebuild epub after an edit"), ("pdf", "rebuild pdf after an edit")):
@@ -215,14 +220,20 @@ def startup(runs: int) -> Measure:
     return m
 
 
-TARGETS = {
-    ("sample", "bookmaker epub"): ("pandoc epub", 1.0),
-    ("photos", "bookmaker epub"): ("pandoc epub", 0.5),
-    ("sample", "bookmaker pdf"): ("weasyprint alone", 1.1),
-    ("photos", "bookmaker pdf"): ("weasyprint alone", 1.1),
-    ("novel", "bookmaker pdf"): ("weasyprint alone", 1.1),
-    ("photos", "rebuild epub after an edit"): ("bookmaker epub", 0.25),
+# (book, command) -> [(what it is compared with, largest ratio allowed)], from issue 6
+TARGETS: dict[tuple[str, str], list[tuple[str, float]]] = {
+    ("sample", "bookmaker epub"): [("pandoc epub", 1.0)],
+    ("photos", "bookmaker epub"): [("pandoc epub", 0.5)],
+    ("sample", "bookmaker pdf --jobs 1"): [("weasyprint alone", 1.1)],
+    ("photos", "bookmaker pdf --jobs 1"): [("weasyprint alone", 1.1)],
+    ("novel", "bookmaker pdf --jobs 1"): [("weasyprint alone", 1.1)],
+    ("photos", "bookmaker pdf"): [("pandoc+weasyprint pdf", 0.6), ("bookmaker pdf --jobs 1", 0.65)],
+    ("novel", "bookmaker pdf"): [("bookmaker pdf --jobs 1", 0.65)],
+    ("sample", "rebuild epub after an edit"): [("bookmaker epub", 0.25)],
+    ("photos", "rebuild epub after an edit"): [("bookmaker epub", 0.25)],
+    ("photos", "rebuild pdf after an edit"): [("bookmaker pdf", 1.0)],  # no figure in the issue: shown for scale
 }
+PEAK_MB = {("photos", "bookmaker pdf"): 300.0, ("photos", "bookmaker pdf --jobs 1"): 300.0}
 
 
 def table(all_results: dict[str, dict[str, Measure]], help_time: Measure, runs: int) -> str:
@@ -234,21 +245,24 @@ def table(all_results: dict[str, dict[str, Measure]], help_time: Measure, runs: 
         f"Measured {dt.date.today().isoformat()} with `benchmarks/run.py --runs {runs}` on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}, "
         f"pandoc {_pandoc_version()}. Medians of {runs} runs, each command in its own process (imports included); "
-        "RSS is the peak resident memory of that process.",
+        "RSS is the peak resident memory of the largest process (a build's worker processes included). "
+        "Full builds start with no build cache; a rebuild follows a build of the book before a one-chapter edit.",
         "",
         "| book | command | median s | ratio | target | peak RSS MB |",
         "| --- | --- | ---: | ---: | --- | ---: |",
     ]
     for kind, results in all_results.items():
         for name, m in results.items():
-            target = TARGETS.get((kind, name))
-            ratio, goal = "", ""
-            if target:
-                base = results[target[0]].median
-                r = m.median / base
-                ratio = f"{r:.2f}x {target[0]}"
-                goal = f"<= {target[1]}x: {'met' if r <= target[1] else 'MISSED'}"
-            lines.append(f"| {kind} | {name} | {m.median:.2f} | {ratio} | {goal} | {m.peak:.0f} |")
+            ratios, goals = [], []
+            for base_name, limit in TARGETS.get((kind, name), []):
+                r = m.median / results[base_name].median
+                ratios.append(f"{r:.2f}x {base_name}")
+                goals.append(f"<= {limit}x: {'met' if r <= limit else 'MISSED'}" if base_name != "bookmaker pdf" or name != "rebuild pdf after an edit" else "")
+            peak = f"{m.peak:.0f}"
+            if (kind, name) in PEAK_MB:
+                limit_mb = PEAK_MB[(kind, name)]
+                peak += f" (<= {limit_mb:.0f}: {'met' if m.peak <= limit_mb else 'MISSED'})"
+            lines.append(f"| {kind} | {name} | {m.median:.2f} | {'; '.join(ratios)} | {'; '.join(g for g in goals if g)} | {peak} |")
     ok = help_time.median < 0.15
     lines.append(f"| - | bookmaker --help | {help_time.median:.3f} | | < 0.15 s: {'met' if ok else 'MISSED'} | {help_time.peak:.0f} |")
     return "\n".join(lines) + "\n"

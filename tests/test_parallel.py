@@ -203,3 +203,30 @@ def test_a_process_that_dies_fails_the_build_and_writes_nothing(kdp_book: Path, 
     with pytest.raises(OutputError, match=r"stopped \(exit code 3\)"):
         build(kdp_book, out, formats=("pdf",), jobs=2)
     assert [p.name for p in out.iterdir()] == [target.name] and target.read_bytes() == b"old"
+
+
+def test_rebuild_lays_out_only_the_edited_part_and_gives_the_same_bytes(kdp_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book_dir = tmp_path / "book"
+    shutil.copytree(kdp_book, book_dir)
+    out, cold_out = tmp_path / "out", tmp_path / "cold"
+    build(book_dir, out, jobs=2)
+    parts_dir = out / ".bookmaker-cache" / "parts"
+    before = {p.name for p in parts_dir.iterdir()}
+    assert len(before) >= 2 * 4  # a .json and a .bin for the front part and each body part
+    last = sorted((book_dir / "chapters").glob("*.md"))[-1]
+    last.write_text(last.read_text(encoding="utf-8") + "\nOne more short line.\n", encoding="utf-8")
+
+    from bookmaker import images
+
+    def no_drawing(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("a placeholder was drawn again")
+
+    monkeypatch.setattr(images, "draw_placeholder", no_drawing)
+    outputs = build(book_dir, out, jobs=2)
+    after = {p.name for p in parts_dir.iterdir()}
+    assert len(after - before) == 2  # one part laid out again: its .json and .bin
+    assert len(after) == len(before)  # the replaced entry is gone
+    monkeypatch.undo()
+    cold = build(book_dir, cold_out, jobs=2)
+    for warm, fresh in zip(sorted(o.path for o in outputs), sorted(o.path for o in cold)):
+        assert warm.read_bytes() == fresh.read_bytes(), warm.name

@@ -10,13 +10,17 @@ import math
 import textwrap
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from .errors import ImageError, Reporter
 from .model import BookConfig, Image, ImageRef
+
+if TYPE_CHECKING:
+    from .buildcache import BuildCache
 
 PRINT_DPI = 300
 DEFAULT_ASPECT = (3, 2)
@@ -192,14 +196,41 @@ def _stored_src(ref: ImageRef, data: bytes) -> str:
     return f"images/{kind}-{hashlib.sha256(data).hexdigest()[:16]}.img"
 
 
-def _placeholder(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
+@lru_cache(maxsize=1)
+def _code_key() -> str:
+    """What the drawing and normalising code is: this file and Pillow's version."""
+    import PIL
+
+    from .buildcache import digest
+
+    return digest(Path(__file__).read_bytes(), PIL.__version__)
+
+
+def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:
+    """`make()` -> (bytes, meta), or what an earlier build made from the same `parts`."""
+    if cache is None:
+        return make()
+    from .buildcache import digest
+
+    key = digest(_code_key(), *parts)
+    hit = cache.get("images", key)
+    if hit is not None:
+        return hit[1], hit[0]
+    data, meta = make()
+    cache.put("images", key, meta, data)
+    return data, meta
+
+
+def _placeholder(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: BuildCache | None = None) -> Image:
     box = figure_box(config)
     reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
     size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
     placed = fit(*size, *box)
+    data, _ = _cached(cache, ("placeholder", ref.src, ref.alt, ref.label, repr(size), repr(placed)),
+                      lambda: (draw_placeholder(ref, size, placed), {}))
     return Image(
         src=ref.src, href=_href(ref.src, "image/png"), media_type="image/png",
-        data=draw_placeholder(ref, size, placed), width_px=size[0], height_px=size[1],
+        data=data, width_px=size[0], height_px=size[1],
         placed_width_in=round(placed[0], 4), placed_height_in=round(placed[1], 4), placeholder=True,
     )
 
@@ -286,7 +317,7 @@ def _cmyk_to_rgb(img: PILImage.Image) -> PILImage.Image:
     return img.convert("RGB")
 
 
-def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
+def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: BuildCache | None = None) -> Image:
     box = figure_box(config)
     if ref.src.startswith("data:"):
         data, stored = _data_url(ref), None
@@ -295,9 +326,16 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
     else:
         path = _resolve_path(config, ref)
         if not path.is_file():
-            return _placeholder(config, ref, reporter)
+            return _placeholder(config, ref, reporter, cache)
         data, stored = path.read_bytes(), ref.src
-    data, media_type, width, height = normalise(data, (ref.path, ref.line), ref.src if len(ref.src) < 80 else ref.src[:77] + "…")
+    name = ref.src if len(ref.src) < 80 else ref.src[:77] + "…"
+
+    def make() -> tuple[bytes, dict[str, Any]]:
+        out, media_type, width, height = normalise(data, (ref.path, ref.line), name)
+        return out, {"media_type": media_type, "width": width, "height": height}
+
+    data, meta = _cached(cache, ("normalise", data), make)
+    media_type, width, height = meta["media_type"], meta["width"], meta["height"]
     placed = fit(width, height, *box)
     return Image(
         src=ref.src, href=_href(stored or _stored_src(ref, data), media_type), media_type=media_type, data=data,
@@ -306,14 +344,14 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
     )
 
 
-def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
-    """One Image per distinct src, in first-use order."""
+def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter, cache: BuildCache | None = None) -> tuple[Image, ...]:
+    """One Image per distinct src, in first-use order; with `cache`, reusing an earlier build's work."""
     seen: dict[str, Image] = {}
     hrefs: dict[str, str] = {}
     for ref in refs:
         if ref.src in seen:
             continue
-        image = load_image(config, ref, reporter)
+        image = load_image(config, ref, reporter, cache)
         if image.href in hrefs and hrefs[image.href] != ref.src:
             raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' and '{hrefs[image.href]}' would both be stored as {image.href}; rename one")
         hrefs[image.href] = ref.src
@@ -321,16 +359,17 @@ def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter
     return tuple(seen.values())
 
 
-def load_cover(config: BookConfig) -> Image:
+def load_cover(config: BookConfig, cache: BuildCache | None = None) -> Image:
     """The book's cover image, or a typographic one drawn from the title and authors."""
     if config.cover:
         ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=1, alt="Cover", label="Cover")
         if not _resolve_path(config, ref).is_file():
             raise ImageError.at(ref.path, None, f"cover image '{config.cover}' not found")
-        image = load_image(config, ref, Reporter())
+        image = load_image(config, ref, Reporter(), cache)
         return replace(image, href="images/cover" + _SUFFIX[image.media_type],
                        placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height)
-    return Image(src="", href="images/cover.png", media_type="image/png", data=draw_cover(config),
+    data, _ = _cached(cache, ("cover", config.title, config.subtitle or "", *config.authors), lambda: (draw_cover(config), {}))
+    return Image(src="", href="images/cover.png", media_type="image/png", data=data,
                  width_px=COVER_SIZE[0], height_px=COVER_SIZE[1],
                  placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=True)
 

@@ -24,10 +24,12 @@ the filler pages exactly as for one document.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
 import traceback
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -210,7 +212,7 @@ def _render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index:
     return replace(rendered, assets=assets) if assets is not None else rendered
 
 
-def _worker(conn: Any, ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], gutter: float, assets: tuple[Asset, ...] | None) -> None:
+def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Any], chapter_ids: Sequence[Sequence[str]]) -> None:
     """A forked process laying out the parts it is given, one after another.
 
     One process keeps its warm caches (Pango's shaping, the hyphenation dictionary's words) from
@@ -228,9 +230,9 @@ def _worker(conn: Any, ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], 
                 return
             index = message[1]
             before = len(ctx.reporter.warnings)
-            drops_last = index < len(parts) - 1
-            folios.expect(index, [ch.id for ch in parts[index]], drops_last)
-            document = backend.lay_out(_render_part(ctx, parts, index, gutter, assets), ctx)
+            drops_last = index < len(rendered) - 1
+            folios.expect(index, chapter_ids[index], drops_last)
+            document = backend.lay_out(rendered[index], ctx)
             pdf, layout, cross = _finish(document, ctx, drops_last)
             del document
             folios.page_boxes = []
@@ -263,44 +265,73 @@ def lay_out_parts(
     """Every body part laid out by at most `jobs` worker processes, folios agreed in order.
 
     Parts are handed out in order, so a part waiting for its folio waits only for parts already
-    being laid out. `on_counted(pages_by_part, starts_by_part)` runs once, when every part has
-    reported its pages (the parts write meanwhile); it may raise PassAbandoned, which stops every
-    worker.
+    being laid out. A part the build cache holds is not laid out unless its first folio moved.
+    `on_counted(pages_by_part, starts_by_part)` runs once, when every part's pages are known (the
+    parts write meanwhile); it may raise PassAbandoned, which stops every worker.
     """
     import multiprocessing
     from multiprocessing.connection import wait
 
     fork = multiprocessing.get_context("fork")
     book = ctx.book
-    workers: dict[Any, Any] = {}  # connection -> process
-    active: set[Any] = set()  # connections of workers with a part
+    rendered = [_render_part(ctx, parts, i, gutter, assets) for i in range(len(parts))]
+    keys = _part_keys(ctx, rendered)
     counts: dict[int, int] = {}
     starts: dict[int, tuple[int, ...]] = {}
+    cached: dict[int, LaidOutPart] = {}
+    for i, key in enumerate(keys):
+        hit = _cached_part(ctx, key)
+        if hit is not None:
+            cached[i], counts[i], starts[i] = hit, hit.pages, hit.starts
+    todo = [i for i in range(len(parts)) if i not in cached]
+    workers: dict[Any, Any] = {}  # connection -> process
+    busy: set[Any] = set()  # connections of workers with a part
+    idle: list[Any] = []
     waiting: dict[int, Any] = {}  # part -> connection of the worker waiting for its folio
     results: dict[int, LaidOutPart] = {}
-    next_part = next_go = 0
+    settled = 0  # parts before this one have their first folio settled (cached or told)
     checked = False
 
-    def hand_out(conn: Any) -> None:
-        nonlocal next_part
-        if next_part < len(parts):
-            conn.send(("part", next_part))
-            next_part += 1
-        else:
-            conn.send(("exit",))
-            active.discard(conn)
+    def first_folio(index: int) -> int | None:
+        if any(j not in counts for j in range(index)):
+            return None
+        return 1 + sum(counts[j] for j in range(index))
+
+    def hand_out() -> None:
+        while todo and (idle or len(workers) < max(1, jobs)):
+            if idle:
+                conn = idle.pop()
+            else:
+                conn, theirs = fork.Pipe()
+                process = fork.Process(target=_worker, args=(theirs, ctx, rendered, [[c.id for c in p] for p in parts]), daemon=True)
+                process.start()
+                theirs.close()
+                workers[conn] = process
+            conn.send(("part", todo.pop(0)))
+            busy.add(conn)
 
     try:
-        for _ in range(max(1, min(jobs, len(parts)))):
-            ours, theirs = fork.Pipe()
-            process = fork.Process(target=_worker, args=(theirs, ctx, parts, gutter, assets), daemon=True)
-            process.start()
-            theirs.close()
-            workers[ours] = process
-            active.add(ours)
-            hand_out(ours)
         while len(results) < len(parts):
-            for conn in wait(list(active)):
+            while settled < len(parts) and first_folio(settled) is not None:
+                if settled in cached:  # laid out by an earlier build: used if its folios did not move
+                    if cached[settled].first_folio == first_folio(settled):
+                        results[settled] = cached.pop(settled)
+                    else:
+                        todo.append(settled)
+                        todo.sort()
+                        del cached[settled]
+                settled += 1
+            for index in sorted(waiting):
+                first = first_folio(index)
+                if first is not None:
+                    waiting.pop(index).send(("go", first))
+            if not checked and len(counts) == len(parts):
+                checked = True  # every part is told its folio first: they write while this runs
+                on_counted([counts[i] for i in range(len(parts))], [starts[i] for i in range(len(parts))])
+            hand_out()
+            if len(results) == len(parts):
+                break
+            for conn in wait(list(busy)):
                 try:
                     message = conn.recv()
                 except EOFError:
@@ -312,26 +343,83 @@ def lay_out_parts(
                     waiting[index] = conn
                 elif message[0] == "done":
                     _, index, pdf, layout, cross, warnings = message
-                    first = 1 + sum(counts[j] for j in range(index))
-                    results[index] = LaidOutPart(counts[index], starts[index], first, pdf, layout, cross, warnings)
-                    hand_out(conn)
+                    part = LaidOutPart(counts[index], starts[index], first_folio(index) or 1, pdf, layout, cross, warnings)
+                    results[index] = part
+                    _cache_part(ctx, keys[index], part)
+                    busy.discard(conn)
+                    idle.append(conn)
                 elif message[0] == "error":
                     raise message[1]
                 else:
                     raise RuntimeError(f"a process laying out the PDF failed:\n{message[1]}")
-            while next_go in counts:  # every part before it has its count too
-                waiting.pop(next_go).send(("go", 1 + sum(counts[j] for j in range(next_go))))
-                next_go += 1
-            if not checked and len(counts) == len(parts):
-                checked = True  # every part is told its folio first: they write while this runs
-                on_counted([counts[i] for i in range(len(parts))], [starts[i] for i in range(len(parts))])
     finally:
         for conn, process in workers.items():
-            if process.is_alive() and len(results) < len(parts):
-                process.kill()
+            if process.is_alive():
+                if len(results) < len(parts):
+                    process.kill()
+                else:
+                    conn.send(("exit",))
             process.join()
             conn.close()
     return [results[i] for i in range(len(parts))]
+
+
+def _code_key() -> str:
+    """The code a part's PDF comes from: these modules' source and WeasyPrint's version."""
+    import weasyprint
+
+    from . import preflight
+    from .backends import pdf, png_passthrough
+    from .buildcache import digest
+
+    sources = [Path(m.__file__).read_bytes() for m in (preflight, pdf, png_passthrough) if m.__file__]
+    return digest(Path(__file__).read_bytes(), *sources, weasyprint.__version__)
+
+
+def _assets_key(assets: Sequence[Asset]) -> str:
+    from .buildcache import digest
+
+    return digest(*(f"{a.href}\0{a.media_type}\0{hashlib.sha256(a.data).hexdigest()}" for a in assets))
+
+
+def _part_keys(ctx: BuildContext, rendered: Sequence[Any], *extra: str) -> list[str | None]:
+    if ctx.cache is None or not rendered:
+        return [None] * len(rendered)
+    from .buildcache import digest
+
+    common = digest(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
+                    ctx.book.config.identifier, *extra)
+    return [digest(common, r.pages[0].content) for r in rendered]
+
+
+def _cached_part(ctx: BuildContext, key: str | None) -> LaidOutPart | None:
+    if key is None or ctx.cache is None:
+        return None
+    hit = ctx.cache.get("parts", key)
+    if hit is None:
+        return None
+    meta, pdf = hit
+    try:
+        from .errors import Diagnostic, SourceLocation
+        from .preflight import _PageContent
+
+        layout = [_PageContent([tuple(t) for t in text], [tuple(i) for i in images]) for text, images in meta["layout"]]
+        cross = tuple(CrossLink(page, tuple(rect), anchor) for page, rect, anchor in meta["cross"])  # type: ignore[arg-type]
+        warnings = tuple(Diagnostic(SourceLocation(Path(path), line), message, "warning") for path, line, message in meta["warnings"])
+        return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _cache_part(ctx: BuildContext, key: str | None, part: LaidOutPart) -> None:
+    if key is None or ctx.cache is None:
+        return
+    ctx.cache.put("parts", key, {
+        "pages": part.pages, "starts": list(part.starts), "first_folio": part.first_folio,
+        "layout": [[page.text, page.images] for page in part.layout],
+        "cross": [[c.page, list(c.rect), c.anchor] for c in part.cross_links],
+        "warnings": [[str(w.location.path), w.location.line, w.message] for w in part.warnings],
+    }, part.pdf)
 
 
 def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]], bookmarks: bool, annotations: bool) -> bytes:
@@ -401,15 +489,25 @@ def print_in_parts(ctx: BuildContext, jobs: int, gutter: float, converted: tuple
             first += count
         rendered = with_assets(render_print(book, chapters=front, front_matter=True, margin_inside=gutter,
                                             toc_folios=folios, end_on_verso=True))
-        document = backend.lay_out(rendered, ctx)
-        front_pages = len(document.pages) - 1
+        # the front part's PDF gives the book its metadata, build time included
+        (key,) = _part_keys(ctx, [rendered], "front", ctx.timestamp.isoformat())
+        part = _cached_part(ctx, key)
+        document = None
+        if part is None:
+            document = backend.lay_out(rendered, ctx)
+            front_pages = len(document.pages) - 1
+        else:
+            front_pages = part.pages
         content = front_pages + sum(counts)
         fillers = profile.fill(content)
         if abs(max(settings.margin_inside, profile.min_gutter(content + fillers)) - gutter) > 1e-9:
             raise PassAbandoned(content)
-        front_starts = _chapter_starts([p._page_box for p in document.pages], [ch.id for ch in front])  # noqa: SLF001
-        pdf, layout, cross = _finish(document, ctx, drops_last=True)
-        done.update(front=LaidOutPart(front_pages, front_starts, 1, pdf, layout, cross), content=content, fillers=fillers)
+        if document is not None:
+            front_starts = _chapter_starts([p._page_box for p in document.pages], [ch.id for ch in front])  # noqa: SLF001
+            pdf, layout, cross = _finish(document, ctx, drops_last=True)
+            part = LaidOutPart(front_pages, front_starts, 1, pdf, layout, cross)
+            _cache_part(ctx, key, part)
+        done.update(front=part, content=content, fillers=fillers)
 
     laid_out = lay_out_parts(ctx, parts, gutter, jobs, converted, on_counted)
     for part in laid_out:

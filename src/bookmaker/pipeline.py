@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from . import markdown
+from .buildcache import BuildCache
 from .config import load_config
 from .errors import BookError, Diagnostic, ManuscriptError, OutputError, PreflightError, Reporter, SourceLocation, StrictError
 from .images import load_cover, load_images
@@ -58,6 +59,7 @@ def load_book(
     transforms: Iterable[Transform] = TRANSFORMS,
     only: Callable[[Chapter], bool] | None = None,
     with_cover: bool = True,
+    cache: BuildCache | None = None,
 ) -> Book:
     """Everything loaded and validated, nothing written.
 
@@ -69,7 +71,7 @@ def load_book(
     book = Book(config=config, chapters=load_chapters(config))
     for transform in transforms:
         book = transform(book)
-    return render_chapters(book, reporter, only=only, with_cover=with_cover)
+    return render_chapters(book, reporter, only=only, with_cover=with_cover, cache=cache)
 
 
 def render_chapters(
@@ -78,6 +80,7 @@ def render_chapters(
     only: Callable[[Chapter], bool] | None = None,
     with_cover: bool = True,
     image_loader: ImageLoader = load_images,
+    cache: BuildCache | None = None,
 ) -> Book:
     """The second half of `load_book`: render the selected chapters' Markdown and size their images.
 
@@ -92,7 +95,8 @@ def render_chapters(
         for ch in selected
     ]
     _check_unique_ids(parsed, selected)
-    images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
+    refs = (ref for p in parsed for ref in p.images)
+    images = image_loader(config, refs, reporter) if cache is None else load_images(config, refs, reporter, cache)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
     rendered = {
@@ -101,7 +105,7 @@ def render_chapters(
         for ch, p in zip(selected, parsed)
     }
     chapters = tuple(rendered.get(ch.id, ch) for ch in book.chapters)
-    cover = load_cover(config) if with_cover else None
+    cover = load_cover(config, cache) if with_cover else None
     book = replace(book, chapters=chapters, images=images, cover=cover)
     if only is None:  # ids and links can be checked only when every chapter is rendered
         book = check_links(book, lambda ch, needle, msg: reporter.warn(ch.path, line_of(ch, needle), msg))
@@ -162,10 +166,11 @@ def build(
     timestamp = build_timestamp()
     progress("loading the manuscript")
     read_at = time.time()  # the page map's spans are as old as this read
-    book = load_book(root, reporter)
+    cache = BuildCache.under(out_dir)
+    book = load_book(root, reporter, cache=cache)
     if strict and reporter.warnings:
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
-    ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter)
+    ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter, cache=cache)
     results: list[tuple[str, Path, bytes]] = []
     printed = None
     for fmt in formats:
@@ -199,6 +204,7 @@ def build(
         except OSError as exc:
             raise OutputError.at(path, None, f"cannot write: {exc.strerror or exc}") from None
         outputs.append(Output(fmt, path, len(data)))
+    cache.flush()  # only after the outputs: a failed build leaves the cache as it was
     if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
         from .pagemap import record_build
 

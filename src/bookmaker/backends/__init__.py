@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ConfigError, Reporter
 from ..layout import Rendered
 from ..model import Book
+
+if TYPE_CHECKING:
+    from ..buildcache import BuildCache
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class BuildContext:
     book: Book
     timestamp: dt.datetime  # UTC, from SOURCE_DATE_EPOCH when set
     reporter: Reporter
+    cache: BuildCache | None = None  # a full build's cache under its output folder (buildcache.py)
 
 
 class Backend(Protocol):
