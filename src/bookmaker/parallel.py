@@ -1,25 +1,27 @@
-"""The print PDF laid out in parts, in parallel processes, and put together with pypdf.
+"""The print PDF laid out in parts, by parallel worker processes, and put together with pypdf.
 
 Every body chapter opens on a right-hand page, so a run of chapters has the same pages wherever it
-falls in the book: only the folios printed in its running heads depend on what comes before. The
-book is cut into parts of about `PART_PAGES` estimated pages (the cut depends on the manuscript
-alone, never on the number of processes, so every `--jobs` gives the same bytes):
+falls in the book: only the folios printed in its running heads depend on what comes before. A book
+whose body comes to at least two parts of about `PART_PAGES` estimated pages is cut into parts (the
+cut depends on the manuscript alone, never on the number of processes, so every `--jobs` gives the
+same bytes):
 
 - the front part: half title, title page, copyright page, contents and the front chapters, with
   roman folios; laid out last, by this process, once every body chapter's folio is known, so the
   contents print real numbers;
-- body parts, each laid out by a forked process from folio 1. When WeasyPrint has broken a part
-  into pages, and before it draws the running heads and folios (its last step, `make_margin_boxes`),
-  the process reports its page count and waits. As soon as the parts before it have reported,
-  it is told its first folio and draws the heads with the page counter shifted to it. Layout, the
-  expensive step, runs in parallel; only the page count travels.
+- body parts, handed in order to at most `jobs` forked workers, each laying its parts out from
+  folio 1. When WeasyPrint has broken a part into pages, and before it draws the running heads and
+  folios (its last step, `make_margin_boxes`), the worker reports the page count and waits. As soon
+  as the parts before it have reported, it is told its first folio and draws the heads with the
+  page counter shifted to it. Layout, the expensive step, runs in parallel; only counts travel.
 
 Each part but the last ends on a left-hand page (a part-end marker opens one more right-hand page,
 which is dropped), so the next part opens on the right as the chapter would in one document. The
 printer's filler pages come from a small document of blank filler pages. Links between parts are
 taken out of the part and put back as link annotations to the merged file's named destinations;
 bookmarks are merged in order. `printing.print_book` checks the page count against the gutter and
-the filler pages exactly as for one document.
+the filler pages exactly as for one document. Parts an earlier build laid out come from the build
+cache (buildcache.py) when their first folio has not moved.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import os
 import traceback
 from pathlib import Path
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .backends import BuildContext
 from .backends.pdf import PdfBackend
@@ -149,7 +151,7 @@ class _Folios:
     def expect(self, part: int, chapter_ids: Sequence[str], drops_last: bool) -> None:
         self.part, self.ids, self.drops_last, self.page_boxes, self.shift = part, chapter_ids, drops_last, [], None
 
-    def install(self) -> None:
+    def install(self) -> Callable[[], None]:
         import weasyprint.layout as wl  # noqa: PLC0415 - WeasyPrint is pinned (70.0)
 
         make_all_pages, make_margin_boxes = wl.make_all_pages, wl.make_margin_boxes
@@ -173,6 +175,11 @@ class _Folios:
             return make_margin_boxes(context, page, state)
 
         wl.make_all_pages, wl.make_margin_boxes = all_pages, margin_boxes
+
+        def uninstall() -> None:
+            wl.make_all_pages, wl.make_margin_boxes = make_all_pages, make_margin_boxes
+
+        return uninstall
 
 
 def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
@@ -276,6 +283,7 @@ def lay_out_parts(
     book = ctx.book
     rendered = [_render_part(ctx, parts, i, gutter, assets) for i in range(len(parts))]
     keys = _part_keys(ctx, rendered)
+
     counts: dict[int, int] = {}
     starts: dict[int, tuple[int, ...]] = {}
     cached: dict[int, LaidOutPart] = {}
@@ -284,6 +292,8 @@ def lay_out_parts(
         if hit is not None:
             cached[i], counts[i], starts[i] = hit, hit.pages, hit.starts
     todo = [i for i in range(len(parts)) if i not in cached]
+    if jobs <= 1:
+        return _lay_out_here(ctx, rendered, [[c.id for c in p] for p in parts], keys, counts, starts, cached, on_counted)
     workers: dict[Any, Any] = {}  # connection -> process
     busy: set[Any] = set()  # connections of workers with a part
     idle: list[Any] = []
@@ -362,6 +372,61 @@ def lay_out_parts(
             process.join()
             conn.close()
     return [results[i] for i in range(len(parts))]
+
+
+class _Here:
+    """The worker's side of the folio exchange, in this process: parts come in order, so each
+    part's first folio is known when it asks."""
+
+    def __init__(self, counts: dict[int, int]) -> None:
+        self.counts = counts
+        self.part = 0
+
+    def send(self, message: Any) -> None:
+        _, self.part, self.counts[self.part], _starts = message
+        self.starts = _starts
+
+    def recv(self) -> Any:
+        return ("go", 1 + sum(self.counts[j] for j in range(self.part)))
+
+
+def _lay_out_here(
+    ctx: BuildContext, rendered: Sequence[Any], ids: Sequence[Sequence[str]], keys: Sequence[str | None],
+    counts: dict[int, int], starts: dict[int, tuple[int, ...]], cached: dict[int, LaidOutPart], on_counted: Any,
+) -> list[LaidOutPart]:
+    """`--jobs 1`: the parts one after another in this process, with the same folio exchange.
+
+    A forked worker lays out a part about a fifth slower than this process does (measured on the
+    novel benchmark; the cause was not found), so one job uses no worker.
+    """
+    import gc
+
+    here = _Here(counts)
+    folios = _Folios(here)
+    uninstall = folios.install()
+    backend = PdfBackend()
+    results = []
+    try:
+        for index in range(len(rendered)):
+            first = 1 + sum(counts[j] for j in range(index))
+            part = cached.get(index)
+            if part is None or part.first_folio != first:
+                before = len(ctx.reporter.warnings)
+                drops_last = index < len(rendered) - 1
+                folios.expect(index, ids[index], drops_last)
+                document = backend.lay_out(rendered[index], ctx)
+                pdf, layout, cross = _finish(document, ctx, drops_last)
+                del document
+                folios.page_boxes = []
+                gc.collect()
+                part = LaidOutPart(counts[index], here.starts, first, pdf, layout, cross, tuple(ctx.reporter.warnings[before:]))
+                _cache_part(ctx, keys[index], part)
+            starts[index] = part.starts
+            results.append(part)
+    finally:
+        uninstall()
+    on_counted([counts[i] for i in range(len(rendered))], [starts[i] for i in range(len(rendered))])
+    return results
 
 
 def _code_key() -> str:
