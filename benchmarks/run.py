@@ -191,7 +191,7 @@ def bench(kind: str, work: Path, runs: int) -> dict[str, Measure]:
     for _ in range(runs):
         for name, cmd in commands.items():
             shutil.rmtree(cache, ignore_errors=True)  # full builds: nothing reused from an earlier one
-            seconds, rss = run(cmd, env=env)
+            seconds, rss = run(cmd, env=env, cwd=out)  # pandoc leaves temporary files in its folder
             results[name].seconds.append(seconds)
             results[name].rss_mb.append(rss)
     # one chapter edited, then the book rebuilt with the cache of the build before the edit

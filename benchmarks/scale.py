@@ -41,17 +41,19 @@ def main() -> None:
                 from pypdf import PdfReader
 
                 pages = str(len(PdfReader(result["path"]).pages))
-            rows.append(f"| {fmt} | {result['seconds']:.1f} | {result['peak_rss_mb']} | {result['bytes'] / 2**20:.1f} | {pages} |")
+            workers = result["peak_rss_workers_mb"] or ""
+            rows.append(f"| {fmt} | {result['seconds']:.1f} | {result['peak_rss_mb']} | {workers} | {result['bytes'] / 2**20:.1f} | {pages} |")
     import weasyprint
 
     text = "\n".join([
         f"# Scale: {CHAPTERS:,} chapters, {WORDS:,} words",
         "",
         f"Measured {dt.date.today().isoformat()} with `benchmarks/scale.py` on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}. One process per format; peak RSS of that process.",
+        f"Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}. One build per format, default `--jobs` "
+        "(every core); peak RSS of the build's process and of its largest worker process.",
         "",
-        "| format | seconds | peak RSS MB | output MB | pages |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| format | seconds | peak RSS MB | largest worker MB | output MB | pages |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         *rows,
     ]) + "\n"
     print(text)

@@ -28,6 +28,7 @@ from bookmaker.pipeline import build
 t = time.perf_counter()
 outputs = build(Path(sys.argv[1]), Path(sys.argv[2]), (sys.argv[3],), reporter=Reporter())
 print(json.dumps({"seconds": round(time.perf_counter() - t, 1), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                  "peak_rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
                   "path": str(outputs[0].path), "bytes": outputs[0].size}))
 """
 
