@@ -219,14 +219,28 @@ def _render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index:
     return replace(rendered, assets=assets) if assets is not None else rendered
 
 
+def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered: Sequence[Any],
+              chapter_ids: Sequence[Sequence[str]], index: int) -> tuple[bytes, list[Any], tuple[CrossLink, ...], tuple[Any, ...]]:
+    """Lay out and write part `index`: (pdf, preflight layout, cross links, warnings)."""
+    import gc
+
+    before = len(ctx.reporter.warnings)
+    drops_last = index < len(rendered) - 1
+    folios.expect(index, chapter_ids[index], drops_last)
+    document = backend.lay_out(rendered[index], ctx)
+    pdf, layout, cross = _finish(document, ctx, drops_last)
+    del document
+    folios.page_boxes = []
+    gc.collect()  # the collector is paused during layout; a part's boxes go before the next
+    return pdf, layout, cross, tuple(ctx.reporter.warnings[before:])
+
+
 def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Any], chapter_ids: Sequence[Sequence[str]]) -> None:
     """A forked process laying out the parts it is given, one after another.
 
     One process keeps its warm caches (Pango's shaping, the hyphenation dictionary's words) from
     part to part: a fresh process a part costs about a third more time a page.
     """
-    import gc
-
     folios = _Folios(conn)
     folios.install()
     backend = PdfBackend()
@@ -236,15 +250,7 @@ def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Any], chapter_ids: 
             if message[0] != "part":
                 return
             index = message[1]
-            before = len(ctx.reporter.warnings)
-            drops_last = index < len(rendered) - 1
-            folios.expect(index, chapter_ids[index], drops_last)
-            document = backend.lay_out(rendered[index], ctx)
-            pdf, layout, cross = _finish(document, ctx, drops_last)
-            del document
-            folios.page_boxes = []
-            gc.collect()  # the collector is paused during layout; a part's boxes go before the next
-            conn.send(("done", index, pdf, layout, cross, tuple(ctx.reporter.warnings[before:])))
+            conn.send(("done", index, *_one_part(folios, backend, ctx, rendered, chapter_ids, index)))
     except BookError as exc:
         conn.send(("error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
@@ -399,8 +405,6 @@ def _lay_out_here(
     A forked worker lays out a part about a fifth slower than this process does (measured on the
     novel benchmark; the cause was not found), so one job uses no worker.
     """
-    import gc
-
     here = _Here(counts)
     folios = _Folios(here)
     uninstall = folios.install()
@@ -411,15 +415,8 @@ def _lay_out_here(
             first = 1 + sum(counts[j] for j in range(index))
             part = cached.get(index)
             if part is None or part.first_folio != first:
-                before = len(ctx.reporter.warnings)
-                drops_last = index < len(rendered) - 1
-                folios.expect(index, ids[index], drops_last)
-                document = backend.lay_out(rendered[index], ctx)
-                pdf, layout, cross = _finish(document, ctx, drops_last)
-                del document
-                folios.page_boxes = []
-                gc.collect()
-                part = LaidOutPart(counts[index], here.starts, first, pdf, layout, cross, tuple(ctx.reporter.warnings[before:]))
+                written = _one_part(folios, backend, ctx, rendered, ids, index)  # sets counts[index], here.starts
+                part = LaidOutPart(counts[index], here.starts, first, *written)
                 _cache_part(ctx, keys[index], part)
             starts[index] = part.starts
             results.append(part)
