@@ -289,7 +289,7 @@ def lay_out_parts(
     book = ctx.book
     rendered = [_render_part(ctx, parts, i, gutter, assets) for i in range(len(parts))]
     keys = _part_keys(ctx, rendered)
-
+    ids = [[c.id for c in p] for p in parts]
     counts: dict[int, int] = {}
     starts: dict[int, tuple[int, ...]] = {}
     cached: dict[int, LaidOutPart] = {}
@@ -297,9 +297,9 @@ def lay_out_parts(
         hit = _cached_part(ctx, key)
         if hit is not None:
             cached[i], counts[i], starts[i] = hit, hit.pages, hit.starts
-    todo = [i for i in range(len(parts)) if i not in cached]
     if jobs <= 1:
-        return _lay_out_here(ctx, rendered, [[c.id for c in p] for p in parts], keys, counts, starts, cached, on_counted)
+        return _lay_out_here(ctx, rendered, ids, keys, counts, starts, cached, on_counted)
+    todo = [i for i in range(len(parts)) if i not in cached]
     workers: dict[Any, Any] = {}  # connection -> process
     busy: set[Any] = set()  # connections of workers with a part
     idle: list[Any] = []
@@ -318,8 +318,10 @@ def lay_out_parts(
             if idle:
                 conn = idle.pop()
             else:
+                if not workers:
+                    warm_up(ctx)  # once here rather than in every worker
                 conn, theirs = fork.Pipe()
-                process = fork.Process(target=_worker, args=(theirs, ctx, rendered, [[c.id for c in p] for p in parts]), daemon=True)
+                process = fork.Process(target=_worker, args=(theirs, ctx, rendered, ids), daemon=True)
                 process.start()
                 theirs.close()
                 workers[conn] = process
@@ -527,8 +529,9 @@ def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]],
     return out.getvalue()
 
 
-def print_in_parts(ctx: BuildContext, jobs: int, gutter: float, converted: tuple[Asset, ...] | None) -> Any:
-    """One pass of `printing.print_book` laid out in parts; PassAbandoned when the gutter is wrong.
+def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[tuple[Chapter, ...]], jobs: int,
+                   gutter: float, converted: tuple[Asset, ...] | None) -> Any:
+    """One pass of `printing.print_book` over `split_parts`; PassAbandoned when the gutter is wrong.
 
     Returns printing.PrintedBook, with the filler pages the profile asks for.
     """
@@ -537,7 +540,6 @@ def print_in_parts(ctx: BuildContext, jobs: int, gutter: float, converted: tuple
     book = ctx.book
     settings = book.config.print
     profile = settings.profile
-    front, parts = split_parts(book)
     backend = PdfBackend()
     done: dict[str, Any] = {}
 

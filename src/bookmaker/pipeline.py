@@ -6,6 +6,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -71,7 +72,8 @@ def load_book(
     book = Book(config=config, chapters=load_chapters(config))
     for transform in transforms:
         book = transform(book)
-    return render_chapters(book, reporter, only=only, with_cover=with_cover, cache=cache)
+    loader: ImageLoader = load_images if cache is None else partial(load_images, cache=cache)
+    return render_chapters(book, reporter, only=only, with_cover=with_cover, image_loader=loader, cache=cache)
 
 
 def render_chapters(
@@ -80,7 +82,7 @@ def render_chapters(
     only: Callable[[Chapter], bool] | None = None,
     with_cover: bool = True,
     image_loader: ImageLoader = load_images,
-    cache: BuildCache | None = None,
+    cache: BuildCache | None = None,  # for the cover; the chapters' images go through `image_loader`
 ) -> Book:
     """The second half of `load_book`: render the selected chapters' Markdown and size their images.
 
@@ -95,8 +97,7 @@ def render_chapters(
         for ch in selected
     ]
     _check_unique_ids(parsed, selected)
-    refs = (ref for p in parsed for ref in p.images)
-    images = image_loader(config, refs, reporter) if cache is None else load_images(config, refs, reporter, cache)
+    images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
     rendered = {

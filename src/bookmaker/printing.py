@@ -83,29 +83,33 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
     # again while they are all alive, costs 10-20% of a long book's layout. Collect once at the end.
     gc.disable()
     try:
-        if one_document or not split_parts(ctx.book)[1]:
+        front, parts = split_parts(ctx.book)
+        if one_document or not parts:
             return _print_book(ctx, backend, settings, profile)
-        return _print_in_parts(ctx, settings, profile, jobs or default_jobs())
+        return _print_in_parts(ctx, settings, profile, front, parts, jobs or default_jobs())
     finally:
         gc.enable()
         gc.collect()
 
 
-def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, jobs: int) -> PrintedBook:
-    from .parallel import PassAbandoned, print_in_parts, warm_up
+def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, front: Any, parts: Any, jobs: int) -> PrintedBook:
+    from .parallel import PassAbandoned, print_in_parts
 
-    warm_up(ctx)
     book = ctx.book
     gutter = settings.margin_inside
     converted = cmyk_assets(render_print(book, chapters=()), ctx).assets if profile.colour == "cmyk" else None
     for passes in range(1, MAX_PASSES + 1):
         try:
-            return replace(print_in_parts(ctx, jobs, gutter, converted), passes=passes)
+            return replace(print_in_parts(ctx, front, parts, jobs, gutter, converted), passes=passes)
         except PassAbandoned as exc:
             content = exc.content_pages
             gutter = max(settings.margin_inside, profile.min_gutter(content + profile.fill(content)))
-    raise OutputError.at(book.config.root / "book.toml", None,
-                         f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
+    raise _unsettled(book)
+
+
+def _unsettled(book: Any) -> OutputError:
+    return OutputError.at(book.config.root / "book.toml", None,
+                          f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
 
 
 def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: Any) -> PrintedBook:
@@ -134,5 +138,4 @@ def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: 
             data = backend.write_document(document, ctx)
             return PrintedBook(data, total, fillers, gutter, passes, layout_from_document(document))
         fillers, gutter = want_fillers, want_gutter
-    raise OutputError.at(book.config.root / "book.toml", None,
-                         f"the page count and the gutter did not settle after {MAX_PASSES} layouts; widen margin_inside")
+    raise _unsettled(book)
