@@ -34,6 +34,8 @@ class Built:
     epub: Path
     pdf: Path
     warnings: tuple[str, ...]
+    pending: tuple[str, ...] = ()  # art the book says is still to come (placeholders, no warning)
+    notes: tuple[str, ...] = ()
 
 
 def build_book(book_dir: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch | None = None, **kwargs: object) -> Built:
@@ -48,7 +50,8 @@ def build_book(book_dir: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch | 
         else:
             os.environ["SOURCE_DATE_EPOCH"] = old
     paths = {o.format: o.path for o in outputs}
-    return Built(paths.get("epub", Path()), paths.get("pdf", Path()), tuple(str(w) for w in reporter.warnings))
+    return Built(paths.get("epub", Path()), paths.get("pdf", Path()), tuple(str(w) for w in reporter.warnings),
+                 tuple(reporter.pending), tuple(str(n) for n in reporter.notes))
 
 
 @pytest.fixture(scope="session")

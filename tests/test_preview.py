@@ -370,8 +370,13 @@ def test_serve_command_stops_cleanly(tiny_book: Path, tmp_path: Path, signame: s
     import os
     import signal
 
+    def default_signals() -> None:  # a parent (a CI runner, nohup) that ignores SIGINT must not pass that on
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     proc = subprocess.Popen([sys.executable, "-m", "bookmaker", "serve", str(tiny_book), "-o", str(tmp_path / "out"), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+                            preexec_fn=default_signals)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # "serving … at http://127.0.0.1:PORT/ (Ctrl-C stops)"

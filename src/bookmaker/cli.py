@@ -11,14 +11,34 @@ from pathlib import Path
 
 import click
 
-from .errors import BookError, Reporter
+from .errors import BookError, Reporter, grouped
 
-def _print_warnings(reporter: Reporter) -> None:
-    for w in reporter.warnings:
-        click.echo(str(w), err=True)
+def _print_warnings(reporter: Reporter, verbose: bool = False, notes: bool = True) -> None:
+    """Warnings, those of one kind grouped after the first few unless `verbose`; then the notes."""
+    lines = [str(w) for w in reporter.warnings] if verbose else grouped(reporter.warnings)
+    for line in lines:
+        click.echo(line, err=True)
+    if notes:
+        for n in reporter.notes:
+            click.echo(str(n), err=True)
+
+
+def _pending_summary(reporter: Reporter, verbose: bool) -> list[str]:
+    """The art the book says is still to come, once, in the build summary."""
+    pending = reporter.pending
+    if not pending:
+        return []
+    n = len(pending)
+    head = f"art still to come: {n} image{'s' if n != 1 else ''} drawn as placeholder{'s' if n != 1 else ''}"
+    if verbose:
+        return [head + ":"] + [f"  {src} ({where})" for src, where in pending.items()]
+    names = list(pending)
+    shown = ", ".join(names[:3]) + (f" and {n - 3} more (-v lists them)" if n > 3 else "")
+    return [f"{head}: {shown}"]
 
 
 def _fail(exc: BookError) -> None:
+    """Every error (never grouped: each is one to fix), then exit with the error's code."""
     for d in exc.diagnostics:
         click.echo(str(d), err=True)
     sys.exit(exc.exit_code)
@@ -33,7 +53,7 @@ def _size(n: int) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="bookmaker")
+@click.version_option(package_name="bookmaker", prog_name="bookmaker")
 def main() -> None:
     """bookmaker: builds a manuscript of Markdown chapters into an EPUB 3 and a print-ready PDF."""
 
@@ -47,7 +67,8 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Processes laying out a long book's PDF in parts  [default: every core]. The PDF is the same for any number.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
-def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, jobs: int | None, quiet: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List every warning and every placeholder (warnings of one kind are grouped otherwise).")
+def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
     """Build BOOK_DIR (default: book) into OUT_DIR as <slug>.epub and <slug>.pdf."""
     from rich.console import Console
 
@@ -64,14 +85,16 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
                                 progress=lambda msg: status.update(msg + "…"), jobs=jobs)
     except BookError as exc:
         if not strict:  # under --strict the warnings are the errors
-            _print_warnings(reporter)
+            _print_warnings(reporter, verbose, notes=not quiet)
         _fail(exc)
         return
-    _print_warnings(reporter)
+    _print_warnings(reporter, verbose, notes=not quiet)
     elapsed = time.perf_counter() - started
     if not quiet:
         for o in outputs:
             click.echo(f"wrote {o.path} ({_size(o.size)})")
+        for line in _pending_summary(reporter, verbose):
+            click.echo(line)
         click.echo(f"built in {elapsed:.1f} s" + (f" with {len(reporter.warnings)} warning(s)" if reporter.warnings else ""))
 
 
@@ -81,7 +104,8 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
 @click.option("--epub", "epub_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Check this EPUB instead of building one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
 @click.option("--no-epubcheck", is_flag=True, help="Skip EPUBCheck (it needs Java).")
-def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List every warning (warnings of one kind are grouped otherwise).")
+def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool, verbose: bool) -> None:
     """Preflight the PDF against BOOK_DIR's print profile and run EPUBCheck on the EPUB.
 
     Builds both in memory unless --pdf/--epub name built files. Exits 9 when any rule fails.
@@ -153,9 +177,30 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
         if epub_summary is not None:
             for f in epub_summary.findings:
                 click.echo(f"EPUBCheck: {f.severity} {f.code} {f.message} ({f.location})", err=True)
-    _print_warnings(reporter)
+    _print_warnings(reporter, verbose)
     if not passed:
         sys.exit(PreflightError.exit_code)
+
+
+@main.command()
+@click.argument("book_dir", type=click.Path(path_type=Path))
+@click.option("--title", help="The book's title  [default: from the folder's name].")
+@click.option("--author", default="Your Name", show_default=True, help="The author's name.")
+@click.option("--language", default="en", show_default=True, help="The book's language (BCP 47).")
+def new(book_dir: Path, title: str | None, author: str, language: str) -> None:
+    """Create a book to start from in BOOK_DIR (a new or empty folder).
+
+    A commented book.toml, two chapters, images/ and a .gitignore for build/; it builds as it is.
+    """
+    from .scaffold import create
+
+    try:
+        create(book_dir, title=title, author=author, language=language)
+    except BookError as exc:
+        _fail(exc)
+        return
+    click.echo(f"created {book_dir}: edit {book_dir / 'book.toml'} and the files in {book_dir / 'chapters'}, "
+               f"then run: bookmaker build {book_dir}")
 
 
 # --- Preview: one chapter while editing (preview.py, serve.py) ----------------------------------
@@ -168,7 +213,8 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
 @click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder; the preview goes in its preview/ folder.")
 @click.option("--pdf", is_flag=True, help="Also lay the chapter out for print, on its page numbers in the full book.")
 @click.option("--no-fill", is_flag=True, help="Do not start the background layout that learns the book's page numbers.")
-def preview(chapter: str, book_dir: Path, out_dir: Path, pdf: bool, no_fill: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List every warning (warnings of one kind are grouped otherwise).")
+def preview(chapter: str, book_dir: Path, out_dir: Path, pdf: bool, no_fill: bool, verbose: bool) -> None:
     """Render one CHAPTER of BOOK_DIR (a file, a slug or a number) into OUT_DIR/preview/.
 
     Writes the chapter's EPUB page with the EPUB stylesheet and, with --pdf, a PDF of the chapter
@@ -180,10 +226,10 @@ def preview(chapter: str, book_dir: Path, out_dir: Path, pdf: bool, no_fill: boo
     try:
         page, printed = run_preview(book_dir, chapter, out_dir, pdf=pdf, reporter=reporter, fill=not no_fill)
     except BookError as exc:
-        _print_warnings(reporter)
+        _print_warnings(reporter, verbose)
         _fail(exc)
         return
-    _print_warnings(reporter)
+    _print_warnings(reporter, verbose)
     click.echo(str(page.path))
     if printed is not None:
         click.echo(str(printed.path))

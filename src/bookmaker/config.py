@@ -193,6 +193,7 @@ _TOP: dict[str, _Key] = {
     "edition": _Key(_str),
     "isbn": _Key(_isbn),
     "allow_remote_images": _Key(_bool),
+    "pending_images": _Key(_str_list),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -305,6 +306,9 @@ def load_config(root: Path) -> BookConfig:
         overrides_table = {}
     take("print.overrides", _OVERRIDES, overrides_table, overrides)
 
+    if "cover" in values:
+        values["cover_line"] = where.get(("", "cover"))
+        _check_cover(root, values["cover"], lambda m: report("", "cover", m))
     settings = PrintSettings()
     if not problems:
         settings = _print_settings(print_values, overrides, lambda k, m: report("print", k, m))
@@ -317,6 +321,18 @@ def load_config(root: Path) -> BookConfig:
     for optional in ("publisher", "date", "rights", "description"):
         values.setdefault(optional, "")
     return BookConfig(root=root, print=settings, **values)
+
+
+def _check_cover(root: Path, src: str, report: Callable[[str], None]) -> None:
+    from .paths import OutsideBook, inside_book
+
+    try:
+        path = inside_book(root, src, what="cover image")
+    except OutsideBook as exc:
+        report(f"'cover': {exc}")
+        return
+    if not path.is_file():
+        report(f"'cover': cover image '{src}' not found")
 
 
 def _print_settings(values: dict[str, Any], overrides: dict[str, Any], report: Callable[[str, str], None]) -> PrintSettings:

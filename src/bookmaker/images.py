@@ -70,7 +70,7 @@ def _draw_lines(draw: ImageDraw.ImageDraw, lines: list[tuple[str, ImageFont.Free
         y += int((box[3] - box[1]) * 1.45) if text else font.size // 2
 
 
-def draw_placeholder(ref: ImageRef, size: tuple[int, int], placed: tuple[float, float]) -> bytes:
+def draw_placeholder(ref: ImageRef, size: tuple[int, int], placed: tuple[float, float], pending: bool = False) -> bytes:
     """A grey frame with the figure's label and alt text, so a proofreader sees what goes there."""
     w, h = size
     img = PILImage.new("L", size, 232)
@@ -86,7 +86,7 @@ def draw_placeholder(ref: ImageRef, size: tuple[int, int], placed: tuple[float, 
     lines = [(f"{ref.label}: placeholder".strip(": "), label_font), ("", body_font)]
     lines += [(line, body_font) for line in alt_lines]
     lines += [("", body_font), (f"{w} × {h} px · {placed[0]:.2f} × {placed[1]:.2f} in at {PRINT_DPI} dpi", small_font)]
-    lines += [(f"missing: {ref.src}", small_font)]
+    lines += [(f"{'art to come' if pending else 'missing'}: {ref.src}", small_font)]
     heights = sum(int(f.size * 1.45) if t else f.size // 2 for t, f in lines)
     pad = unit
     box_w = min(w - 4 * edge, int(w * 0.86))
@@ -136,17 +136,12 @@ def _is_remote(src: str) -> bool:
 
 def _resolve_path(config: BookConfig, ref: ImageRef) -> Path:
     """Image paths are relative to the book folder and must stay inside it (symlinks included)."""
-    src = ref.src
-    if not src or "://" in src or src.startswith(("/", "\\", "data:", "file:")) or ":" in src.split("/")[0]:
-        raise ImageError.at(ref.path, ref.line, f"image '{src}' must be a path inside the book folder, such as images/photo.jpg")
-    pure = PurePosixPath(src)
-    if ".." in pure.parts:
-        raise ImageError.at(ref.path, ref.line, f"image '{src}' points outside the book folder")
-    root = config.root.resolve()
-    path = (root / pure).resolve()
-    if not path.is_relative_to(root):
-        raise ImageError.at(ref.path, ref.line, f"image '{src}' resolves outside the book folder (a symbolic link?)")
-    return path
+    from .paths import OutsideBook, inside_book
+
+    try:
+        return inside_book(config.root, ref.src)
+    except OutsideBook as exc:
+        raise ImageError.at(ref.path, ref.line, str(exc)) from None
 
 
 def _href(src: str, media_type: str) -> str:
@@ -221,13 +216,24 @@ def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Call
     return data, meta
 
 
+def is_pending(config: BookConfig, ref: ImageRef) -> bool:
+    """The book says this art is still to come: by the figure's `art="pending"` or `pending_images`."""
+    from fnmatch import fnmatchcase
+
+    return ref.pending or any(fnmatchcase(ref.src, pattern) for pattern in config.pending_images)
+
+
 def _placeholder(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: BuildCache | None = None) -> Image:
     box = figure_box(config)
-    reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
+    pending = is_pending(config, ref)
+    if pending:
+        reporter.pending_art(ref.src, ref.path, ref.line)
+    else:
+        reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
     size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
     placed = fit(*size, *box)
-    data, _ = _cached(cache, ("placeholder", ref.src, ref.alt, ref.label, repr(size), repr(placed)),
-                      lambda: (draw_placeholder(ref, size, placed), {}))
+    data, _ = _cached(cache, ("placeholder", ref.src, ref.alt, ref.label, repr(size), repr(placed), repr(pending)),
+                      lambda: (draw_placeholder(ref, size, placed, pending), {}))
     return Image(
         src=ref.src, href=_href(ref.src, "image/png"), media_type="image/png",
         data=data, width_px=size[0], height_px=size[1],
@@ -362,9 +368,9 @@ def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter
 def load_cover(config: BookConfig, cache: BuildCache | None = None) -> Image:
     """The book's cover image, or a typographic one drawn from the title and authors."""
     if config.cover:
-        ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=1, alt="Cover", label="Cover")
-        if not _resolve_path(config, ref).is_file():
-            raise ImageError.at(ref.path, None, f"cover image '{config.cover}' not found")
+        ref = ImageRef(src=config.cover, path=config.root / "book.toml", line=config.cover_line or 1, alt="Cover", label="Cover")
+        if not _resolve_path(config, ref).is_file():  # load_config checked it; the file may have gone since
+            raise ImageError.at(ref.path, ref.line, f"'cover': image '{config.cover}' not found")
         image = load_image(config, ref, Reporter(), cache)
         return replace(image, href="images/cover" + _SUFFIX[image.media_type],
                        placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height)

@@ -25,6 +25,7 @@ def chapter_files(config: BookConfig) -> list[Path]:
     if not folder.is_dir():
         raise ManuscriptError.at(folder, None, "no chapters folder; chapter files go in chapters/*.md")
     found = sorted(p for p in folder.glob("*.md") if p.is_file())
+    _refuse_outside(config.root, found)
     if config.order is None:
         if not found:
             raise ManuscriptError.at(folder, None, "no chapter files (*.md) found")
@@ -43,6 +44,19 @@ def chapter_files(config: BookConfig) -> list[Path]:
     if problems:
         raise ManuscriptError(*problems)
     return ordered
+
+
+def _refuse_outside(root: Path, files: list[Path]) -> None:
+    """A book is its folder: a chapter behind a symbolic link to a file elsewhere is refused, as images are."""
+    inside = root.resolve()
+    problems = []
+    for p in files:
+        target = p.resolve()
+        if not target.is_relative_to(inside):
+            problems.append(Diagnostic(SourceLocation(p, None), f"the chapter file is a symbolic link to '{target}', outside the book "
+                                       "folder; copy the file into chapters/ instead"))
+    if problems:
+        raise ManuscriptError(*problems)
 
 
 def _decode(path: Path, raw: bytes) -> str:

@@ -3,7 +3,8 @@
 Two steps, so images can be sized between them without parsing twice:
 ``parse()`` finds figures and images; ``render()`` turns the tokens into XHTML blocks.
 
-An image alone in its paragraph is a figure: ``![alt](src "caption"){#id aspect="2:3"}``.
+An image alone in its paragraph is a figure: ``![alt](src "caption"){#id aspect="2:3"}``;
+``art="pending"`` says its art is still to come (a placeholder, listed in the build summary).
 """
 
 from __future__ import annotations
@@ -129,6 +130,15 @@ def _aspect(path: Path, line: int, value: str | None) -> tuple[int, int] | None:
     return int(w * scale), int(h * scale)
 
 
+def _art(path: Path, line: int, value: str | None) -> bool:
+    """`art="pending"`: the image is still to come; its placeholder is expected, not warned about."""
+    if value is None:
+        return False
+    if value.strip().lower() != "pending":
+        raise ManuscriptError.at(path, line, f"art can only be \"pending\" (the image is still to come), got {value!r}")
+    return True
+
+
 def _is_raw_html(token: Token) -> bool:
     """The author's own HTML: a block of it, or inline tags in a paragraph."""
     return token.type == "html_block" or any(c.type == "html_inline" for c in token.children or [])
@@ -187,12 +197,13 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
             src = str(child.attrGet("src") or "")
             alt = "".join(c.content for c in child.children or [])
             aspect = _aspect(path, line, child.attrs.pop("aspect", None))  # type: ignore[arg-type]
+            pending = _art(path, line, child.attrs.pop("art", None))  # type: ignore[arg-type]
             if figure_here:
                 fid = str(child.attrGet("id") or unique(f"{doc_id}-fig", taken))
                 taken.add(fid)
                 caption = str(child.attrGet("title") or "")
                 figures.append(FigureRef(id=fid, src=src, alt=alt, caption=caption, aspect=aspect, line=line))
-            images.append(ImageRef(src=src, path=path, line=line, alt=alt, label=label, aspect=aspect))
+            images.append(ImageRef(src=src, path=path, line=line, alt=alt, label=label, aspect=aspect, pending=pending))
     return Parsed(path, doc_id, body_line, tuple(tokens), tuple(figures), tuple(images), tuple(headings), raw_html)
 
 

@@ -50,11 +50,13 @@ class BookConfig:
     chapter_label: str = "Chapter"
     order: tuple[str, ...] | None = None
     cover: str | None = None
+    cover_line: int | None = field(default=None, compare=False)  # where book.toml names the cover, for messages
     credits: tuple[str, ...] = ()
     accessibility_summary: str | None = None
     edition: str | None = None
     isbn: str | None = None  # 13 digits, checked
     allow_remote_images: bool = False  # http(s) images are fetched only when the book says so
+    pending_images: tuple[str, ...] = ()  # glob patterns of art still to come: placeholders without a warning
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
@@ -86,6 +88,7 @@ class ImageRef:
     alt: str
     label: str
     aspect: tuple[int, int] | None = None
+    pending: bool = False  # `art="pending"`: the art is still to come, a placeholder is expected
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .backends import BuildContext
-from .backends.pdf import PdfBackend
+from .backends.pdf import PdfBackend, missing_libraries
 from .errors import OutputError
 from .layout import Asset, Rendered, cmyk_profile, render_print
 
@@ -79,6 +79,7 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
     settings = ctx.book.config.print
     profile = settings.profile
     backend = PdfBackend()
+    missing_libraries(ctx.reporter)  # said here too: worker processes' notes stay in the workers
     # WeasyPrint builds millions of small objects; the cyclic collector, walking them again and
     # again while they are all alive, costs 10-20% of a long book's layout. Collect once at the end.
     gc.disable()

@@ -81,7 +81,7 @@ class ImageCache:
     """`pipeline.ImageLoader` that remembers each image it sized or drew, and its warnings."""
 
     root: Path
-    _images: dict[tuple[object, ...], tuple[Image, tuple[str, ...]]] = field(default_factory=dict)
+    _images: dict[tuple[object, ...], tuple[Image, tuple[str, ...], bool]] = field(default_factory=dict)
 
     def load(self, config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
         seen: dict[str, Image] = {}
@@ -89,18 +89,21 @@ class ImageCache:
         for ref in refs:
             if ref.src in seen:
                 continue
-            key = (ref.src, ref.aspect, ref.label, ref.alt, file_sig(self.root / ref.src) if ref.src else None, figure_box(config))
+            key = (ref.src, ref.aspect, ref.label, ref.alt, ref.pending, config.pending_images,
+                   file_sig(self.root / ref.src) if ref.src else None, figure_box(config))
             hit = self._images.get(key)
             if hit is None:
                 own = Reporter()
                 image = load_image(config, ref, own)
-                hit = (image, tuple(w.message for w in own.warnings))
+                hit = (image, tuple(w.message for w in own.warnings), bool(own.pending))
                 if len(self._images) > 4096:
                     self._images.clear()
                 self._images[key] = hit
-            image, warnings = hit
+            image, warnings, pending = hit
             for message in warnings:
                 reporter.warn(ref.path, ref.line, message)
+            if pending:
+                reporter.pending_art(ref.src, ref.path, ref.line)
             if image.href in hrefs and hrefs[image.href] != ref.src:
                 raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' and '{hrefs[image.href]}' would both be stored as {image.href}; rename one")
             hrefs[image.href] = ref.src

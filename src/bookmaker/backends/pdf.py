@@ -11,11 +11,18 @@ import hashlib
 import logging
 from typing import Any
 
-from ..errors import OutputError
+from ..errors import OutputError, Reporter
 from ..layout import Asset, Rendered, layouts_dir
 from . import BuildContext
 
 BASE_URL = "https://book.invalid/"  # .invalid never resolves: nothing can leave the machine
+
+
+# WeasyPrint warns once per document and font when HarfBuzz's subsetting library is missing; a
+# build says it once, as a note naming the package (missing_libraries), not as a warning.
+_NO_HB_SUBSET = "Using fontTools instead of HarfBuzz-Subset"
+HB_SUBSET_NOTE = ("HarfBuzz subsetting is not installed, so WeasyPrint subsets fonts with fontTools (slower, and "
+                  "unsupported in later WeasyPrint releases); install it: apt-get install libharfbuzz-subset0")
 
 
 class _Collect(logging.Handler):
@@ -24,7 +31,17 @@ class _Collect(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if not message.startswith(_NO_HB_SUBSET):
+            self.messages.append(message)
+
+
+def missing_libraries(reporter: Reporter) -> None:
+    """Note, once per run, an optional system library WeasyPrint would use and cannot find."""
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    if harfbuzz_subset is None:
+        reporter.note(None, HB_SUBSET_NOTE)
 
 
 def _fetcher(assets: dict[str, Asset]) -> Any:
@@ -56,6 +73,7 @@ class PdfBackend:
         from . import png_passthrough
 
         png_passthrough.apply()
+        missing_libraries(ctx.reporter)
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
         collect = _Collect()
