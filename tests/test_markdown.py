@@ -32,7 +32,8 @@ def test_an_image_alone_in_its_paragraph_is_a_figure() -> None:
 
 def test_inline_images_carry_their_size() -> None:
     _, blocks = render("Text ![A cat](images/a.jpg) more.\n")
-    assert '<img src="images/a.png" alt="A cat" width="1350" height="900" />' in blocks[0].html
+    # the pixel size stays on the element (readers reserve the space); class "inline" sets it in the line
+    assert '<img class="inline" src="images/a.png" alt="A cat" width="1350" height="900" />' in blocks[0].html
 
 
 def test_footnotes_have_book_wide_ids_and_epub_semantics() -> None:

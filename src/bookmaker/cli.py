@@ -86,6 +86,9 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
     except BookError as exc:
         if not strict:  # under --strict the warnings are the errors
             _print_warnings(reporter, verbose, notes=not quiet)
+        if not quiet:
+            for o in getattr(exc, "outputs", ()):  # a refused PDF does not hold back a valid EPUB
+                click.echo(f"wrote {o.path} ({_size(o.size)})")
         _fail(exc)
         return
     _print_warnings(reporter, verbose, notes=not quiet)

@@ -89,6 +89,7 @@ class PreflightError(BookError):
     """The PDF fails a rule of its print profile (see `bookmaker check`)."""
 
     exit_code = 9
+    outputs: tuple[object, ...] = ()  # a build's other outputs, written all the same (pipeline.Output)
 
 
 class Reporter:

@@ -19,7 +19,12 @@ from typing import Any, Callable, Mapping, Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
 
 from .errors import ManuscriptError
 from .model import Block, FigureBlock, FigureRef, Heading, HtmlBlock, Image, ImageRef
@@ -38,6 +43,8 @@ class Parsed:
     images: tuple[ImageRef, ...]
     headings: tuple[Heading, ...]
     raw_html: bool = False  # the source has HTML of its own: sanitise what it renders to
+    source_lines: tuple[str, ...] = ()  # the body's lines, to place raw-HTML warnings on the tag's own line
+    warnings: tuple[tuple[int, str], ...] = ()  # (file line, message) found while parsing, reported by render()
 
 
 def _a(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -82,14 +89,98 @@ def _fn_anchor(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: 
     return f' <a href="#fnref-{refid}" class="backlink" role="doc-backlink" aria-label="Back to text">\u21a9\ufe0e</a>'
 
 
+def _trusted(env: Any, html: str) -> str:
+    """HTML this renderer made, kept out of the raw-HTML sanitiser's way (see `render`).
+
+    In a block that holds the author's own HTML, the sanitiser sees a marker element in its place;
+    the HTML is put back after it, so what the renderer writes (MathML, highlighted code, sized
+    images) is never stripped with a warning the author cannot act on.
+    """
+    stash = env.get("stash")
+    if stash is None:
+        return html
+    stash.append(html)
+    return f'<span class="{env["stash_key"]}-{len(stash) - 1}"></span>'
+
+
 def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """An image in running text (figures are placed by the layouts): scaled to the line, or to
+    its declared size, never wider than the text (layouts/book.css `img.inline`)."""
     token = tokens[idx]
     image: Image = env["images"][token.attrGet("src")]
     alt = self.renderInlineAsText(token.children or [], options, env)
-    return (
-        f'<img src="{escape(image.href)}" alt="{escape(alt)}" '
-        f'width="{image.width_px}" height="{image.height_px}" />'
-    )
+    kind = "solo" if token.meta.get("solo") else "inline"
+    size = token.meta.get("size")
+    if size:
+        kind = "sized"
+        width, height = size
+    else:
+        width, height = image.width_px, image.height_px
+    return _trusted(env, f'<img class="{kind}" src="{escape(image.href)}" alt="{escape(alt)}" '
+                         f'width="{width}" height="{height}" />')
+
+
+def _cell_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """Table column alignment as a class: a `style=` would be stripped in a chapter with raw HTML."""
+    token = tokens[idx]
+    style = str(token.attrGet("style") or "")
+    if style.startswith("text-align:"):
+        token.attrs.pop("style", None)
+        token.attrJoin("class", f"align-{style.split(':', 1)[1].strip()}")
+    return str(self.renderToken(tokens, idx, options, env))
+
+
+def _task_box(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    done = tokens[idx].meta.get("done", False)
+    label = "done" if done else "to do"
+    return _trusted(env, f'<span class="task-box{" done" if done else ""}" role="img" aria-label="{label}"></span>')
+
+
+# Fenced divs (pandoc, Quarto): `::: note` or `::: {.warning #id}`. Callout kinds become asides.
+_CALLOUTS = {"note", "tip", "warning", "caution", "important", "danger", "aside", "sidebar"}
+_DIV_ATTRS = re.compile(r"^\{(.*)\}$")
+
+
+def _div_classes(info: str) -> tuple[list[str], str | None]:
+    info = info.strip()
+    m = _DIV_ATTRS.match(info)
+    words = (m.group(1) if m else info).split()
+    classes, ident = [], None
+    for w in words:
+        if w.startswith("#") and ident is None:
+            ident = w[1:]
+        elif w.startswith("."):
+            classes.append(w[1:])
+        elif "=" not in w and not m:
+            classes.append(w)
+    classes = [c.removeprefix("callout-") for c in classes if re.fullmatch(r"[A-Za-z][\w-]*", c)]
+    return classes, ident if ident and re.fullmatch(r"[A-Za-z][\w.-]*", ident) else None
+
+
+def _div(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    if token.nesting == -1:
+        return f"</{token.meta.get('tag', 'div')}>\n"
+    classes, ident = _div_classes(token.info)
+    callout = next((c for c in classes if c in _CALLOUTS), None)
+    tag = "aside" if callout else "div"
+    token.meta["tag"] = tag
+    # the closing token is found by nesting: remember the tag there too
+    depth = 0
+    for close in tokens[idx + 1:]:
+        if close.type == token.type:
+            depth += 1
+        elif close.type == token.type.replace("_open", "_close"):
+            if depth == 0:
+                close.meta["tag"] = tag
+                break
+            depth -= 1
+    attrs = f' id="{escape(ident)}"' if ident else ""
+    if classes:
+        attrs += f' class="{escape(" ".join(["callout"] * bool(callout) + classes))}"'
+    if callout:
+        attrs += ' role="note"'
+    return f"<{tag}{attrs}>\n"
 
 
 def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -107,6 +198,11 @@ def _md() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"xhtmlOut": True, "html": True, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.use(footnote_plugin)
+    md.use(deflist_plugin)  # pandoc definition lists: "Term" then ": definition"
+    md.use(tasklists_plugin)  # "- [x] done"; the checkbox is re-rendered as a drawn box (_task_box)
+    md.use(sub_plugin)  # H~2~O
+    md.use(superscript_plugin)  # 2^10^
+    md.use(container_plugin, name="div", validate=lambda params, *_: True, render=_div)  # ::: fenced divs
     md.use(attrs_plugin, after=("image",))
     md.add_render_rule("footnote_anchor_name", _fn_name)
     md.add_render_rule("footnote_ref", _fn_ref)
@@ -116,6 +212,9 @@ def _md() -> MarkdownIt:
     md.add_render_rule("footnote_anchor", _fn_anchor)
     md.add_render_rule("image", _image)
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("th_open", _cell_open)
+    md.add_render_rule("td_open", _cell_open)
+    md.add_render_rule("task_box", _task_box)
     return md
 
 
@@ -166,45 +265,169 @@ def _is_figure(tokens: Sequence[Token], i: int) -> bool:
     return inline.type == "inline" and len(children) == 1 and children[0].type == "image"
 
 
+_TITLE_BLOCK = re.compile(r"\A(?:%[^\n]*\n)+")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|in|cm|mm|pt)?\s*$")
+_PX_PER = {"px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 96 / 72}
+_RAW_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_RAW_ATTR = re.compile(r"""\s([a-zA-Z_:][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def _declared_size(path: Path, line: int, token: Token, warnings: list[tuple[int, str]]) -> tuple[float | None, float | None] | None:
+    """`{width=… height=…}` on an image (pandoc's syntax): CSS pixels, or None where not given."""
+    sides: list[float | None] = []
+    for side in ("width", "height"):
+        value = token.attrs.pop(side, None)
+        if value is None:
+            sides.append(None)
+            continue
+        m = _SIZE.match(str(value))
+        if not m or float(m.group(1)) <= 0:
+            warnings.append((line, f"image {side} {value!r} is not used: give it in px, in, cm, mm or pt (e.g. {side}=\"1.5in\")"))
+            sides.append(None)
+            continue
+        sides.append(float(m.group(1)) * _PX_PER[m.group(2) or "px"])
+    return None if sides == [None, None] else (sides[0], sides[1])
+
+
+def _title_block(source: str, body_line: int, warnings: list[tuple[int, str]]) -> str:
+    """A pandoc `% title` block is not read: the front matter gives the title. Its lines are kept
+    blank (line numbers stay right) and named in a warning, so nothing disappears unseen."""
+    m = _TITLE_BLOCK.match(source)
+    if not m:
+        return source
+    lines = m.group(0).count("\n")
+    warnings.append((body_line, f"a pandoc title block ('%' lines) is not read; the chapter's title comes from its front matter"
+                                f" ('title:'); {lines} line{'s' if lines > 1 else ''} left out"))
+    return "\n" * lines + source[m.end():]
+
+
+def _inline_lines(inline: Token, line: int) -> list[tuple[Token, int]]:
+    """Each child of an inline token with the file line it stands on."""
+    out = []
+    for child in inline.children or []:
+        out.append((child, line))
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        else:
+            line += child.content.count("\n") if child.type in ("text", "html_inline", "code_inline") else 0
+    return out
+
+
+def _raw_images(html: str, line: int) -> list[tuple[str, str, int]]:
+    """(src, alt, line) of each `<img>` in the author's own HTML."""
+    found = []
+    for m in _RAW_IMG.finditer(html):
+        attrs = {a.group(1).lower(): a.group(2) or a.group(3) or a.group(4) or "" for a in _RAW_ATTR.finditer(m.group(0))}
+        if attrs.get("src"):
+            found.append((attrs["src"], attrs.get("alt", ""), line + html.count("\n", 0, m.start())))
+    return found
+
+
+def _demote_headings(tokens: Sequence[Token]) -> None:
+    """Body headings nest under the chapter title (h1): the shallowest becomes h2, and none
+    skips a level (a `###` after the title becomes h2, a `####` after an h2 becomes h3)."""
+    levels = sorted({int(t.tag[1]) for t in tokens if t.type == "heading_open"})
+    rank = {level: min(6, i + 2) for i, level in enumerate(levels)}
+    previous = 1
+    for i, t in enumerate(tokens):
+        if t.type not in ("heading_open", "heading_close"):
+            continue
+        if t.type == "heading_open":
+            level = min(rank[int(t.tag[1])], previous + 1)
+            previous = level
+            t.tag = f"h{level}"
+            for close in tokens[i + 1:]:
+                if close.type == "heading_close":
+                    close.tag = t.tag
+                    break
+
+
 def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> Parsed:
     """Parse a chapter body. `body_line` maps token lines back to the file."""
+    warnings: list[tuple[int, str]] = []
+    source = _title_block(source, body_line, warnings)
     env: dict[str, Any] = {"docId": doc_id}
     tokens = _md().parse(source, env)
+    _demote_headings(tokens)
     figures: list[FigureRef] = []
     images: list[ImageRef] = []
     headings: list[Heading] = []
     taken: set[str] = set()
     raw_html = False
+    empty: list[int] = []
     for i, token in enumerate(tokens):
-        if _is_raw_html(token):
-            raw_html = True
         line = body_line + (token.map[0] if token.map else 0)
+        if token.type == "html_block":
+            raw_html = True
+            images.extend(ImageRef(src=src, path=path, line=at, alt=alt, label=label) for src, alt, at in _raw_images(token.content, line))
         if token.type == "heading_open":
             text = tokens[i + 1].content
             explicit = _explicit_id(tokens[i + 1])
             if explicit:
                 text = tokens[i + 1].content
                 taken.add(explicit)
+            if not text.strip():
+                warnings.append((line, "an empty heading was left out (a heading needs text: screen readers list every heading)"))
+                empty.append(i)
+                continue
             hid = explicit or unique(f"{doc_id}-{slugify(text) or 'section'}", taken)
             token.attrSet("id", str(hid))
             headings.append(Heading(level=int(token.tag[1]), text=text, id=str(hid)))
         if token.type != "inline":
             continue
         figure_here = _is_figure(tokens, i - 1) if i else False
-        for child in token.children or []:
+        solo = not figure_here and i and _alone(tokens, i - 1)
+        for child, at in _inline_lines(token, line):
+            if child.type == "html_inline":
+                if child.content.startswith('<input class="task-list-item-checkbox"'):
+                    child.type, child.meta = "task_box", {"done": 'checked="checked"' in child.content}
+                    continue
+                raw_html = True
+                images.extend(ImageRef(src=src, path=path, line=at, alt=alt, label=label) for src, alt, at in _raw_images(child.content, at))
             if child.type != "image":
                 continue
             src = str(child.attrGet("src") or "")
             alt = "".join(c.content for c in child.children or [])
-            aspect = _aspect(path, line, child.attrs.pop("aspect", None))  # type: ignore[arg-type]
-            pending = _art(path, line, child.attrs.pop("art", None))  # type: ignore[arg-type]
+            aspect = _aspect(path, at, child.attrs.pop("aspect", None))  # type: ignore[arg-type]
+            pending = _art(path, at, child.attrs.pop("art", None))  # type: ignore[arg-type]
+            declared = _declared_size(path, at, child, warnings)
             if figure_here:
                 fid = str(child.attrGet("id") or unique(f"{doc_id}-fig", taken))
                 taken.add(fid)
-                caption = str(child.attrGet("title") or "")
-                figures.append(FigureRef(id=fid, src=src, alt=alt, caption=caption, aspect=aspect, line=line))
-            images.append(ImageRef(src=src, path=path, line=line, alt=alt, label=label, aspect=aspect, pending=pending))
-    return Parsed(path, doc_id, body_line, tuple(tokens), tuple(figures), tuple(images), tuple(headings), raw_html)
+                caption = str(child.attrGet("title") or "") or alt  # pandoc: no title, the alt text is the caption
+                figures.append(FigureRef(id=fid, src=src, alt=alt, caption=caption, aspect=aspect, line=at))
+            else:
+                if declared:
+                    child.meta["size_decl"] = declared
+                if solo:
+                    child.meta["solo"] = True
+            images.append(ImageRef(src=src, path=path, line=at, alt=alt, label=label, aspect=aspect, pending=pending))
+    tokens = [t for j, t in enumerate(tokens) if not any(j in range(k, k + 3) for k in empty)]
+    return Parsed(path, doc_id, body_line, tuple(tokens), tuple(figures), tuple(images), tuple(headings), raw_html,
+                  tuple(source.split("\n")), tuple(warnings))
+
+
+def _alone(tokens: Sequence[Token], i: int) -> bool:
+    """An image alone in a paragraph that is not a figure (in a list, a quote): set as a block."""
+    if tokens[i].type != "paragraph_open" or i + 1 >= len(tokens):
+        return False
+    children = [c for c in tokens[i + 1].children or [] if not (c.type == "text" and not c.content.strip())]
+    return len(children) == 1 and children[0].type == "image"
+
+
+def _removed_lines(parsed: Parsed, first: int, last: int, removed: Sequence[str]) -> dict[int, list[str]]:
+    """Which file line each removed tag or attribute stands on (the first match in the block)."""
+    by_line: dict[int, list[str]] = {}
+    lines = parsed.source_lines
+    for item in removed:
+        name = item.split(" ", 1)[0]
+        if name.startswith("<"):
+            needle = re.compile(r"<\s*" + re.escape(name.strip("<>").split("=")[0]) + r"\b", re.IGNORECASE)
+        else:
+            needle = re.compile(r"\s" + re.escape(name.rstrip("=")) + r"\s*=", re.IGNORECASE)
+        at = next((n for n in range(first, min(last, len(lines))) if needle.search(lines[n])), first)
+        by_line.setdefault(at, []).append(item)
+    return by_line
 
 
 def render(
@@ -216,25 +439,44 @@ def render(
     """Tokens -> XHTML blocks; figures stay structured for the layouts to place.
 
     Raw HTML in the source goes through the sanitiser; what it removes is reported to `warn`
-    with the line of the block it came from.
+    at the line of the tag or attribute. What this renderer writes itself is set aside while the
+    sanitiser runs (`_trusted`), so it is never stripped.
     """
+    import hashlib
+
     md = _md()
-    env = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs}
+    env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs}
+    for line, message in parsed.warnings:
+        if warn is not None:
+            warn(line, message)
     tokens = list(parsed.tokens)
+    for t in tokens:  # declared sizes of inline images, completed from the image's own aspect
+        for child in t.children or []:
+            decl = child.meta.get("size_decl") if child.type == "image" else None
+            if decl and (img := images.get(str(child.attrGet("src")))) is not None:
+                w, h = decl
+                w = w if w is not None else h * img.width_px / img.height_px
+                h = h if h is not None else w * img.height_px / img.width_px
+                child.meta["size"] = (round(w), round(h))
     figures = iter(parsed.figures)
-    hrefs = {img.href for img in images.values()}
     blocks: list[Block] = []
 
     def html_block(part: list[Token]) -> None:
-        html = md.renderer.render(part, md.options, env)
-        if parsed.raw_html and any(_is_raw_html(t) for t in part):
-            from .sanitize import clean
+        if not (parsed.raw_html and any(_is_raw_html(t) for t in part)):
+            blocks.append(HtmlBlock(md.renderer.render(part, md.options, env)))
+            return
+        from .sanitize import clean
 
-            cleaned = clean(html, hrefs)
-            if cleaned.removed and warn is not None:
-                line = next((t.map[0] for t in part if t.map and (t.type == "html_block" or t.type == "inline")), 0)
-                warn(parsed_line(parsed, line), "raw HTML not allowed in a book was removed: " + ", ".join(cleaned.removed))
-            html = cleaned.xhtml
+        stash: list[str] = []
+        key = "bm-keep-" + hashlib.sha256("".join(t.content for t in part).encode("utf-8")).hexdigest()[:12]
+        html = md.renderer.render(part, md.options, {**env, "stash": stash, "stash_key": key})
+        cleaned = clean(html, {img.href for img in images.values()}, images)
+        if cleaned.removed and warn is not None:
+            lines = [t.map for t in part if t.map]
+            first, last = min(m[0] for m in lines), max(m[1] for m in lines)
+            for at, items in sorted(_removed_lines(parsed, first, last, cleaned.removed).items()):
+                warn(parsed_line(parsed, at), "raw HTML not allowed in a book was removed: " + ", ".join(items))
+        html = re.sub(r'<span class="' + key + r'-(\d+)"\s*(?:/>|></span>)', lambda m: stash[int(m.group(1))], cleaned.xhtml)
         blocks.append(HtmlBlock(html))
 
     start = 0

@@ -155,7 +155,9 @@ def build(
     progress: Callable[[str], None] = lambda _: None,
     jobs: int | None = None,
 ) -> list[Output]:
-    """Build every format in memory, then write them all. A failure writes nothing.
+    """Build every format in memory, then write them all. A failure writes nothing, except that
+    a PDF refused by its print preflight does not keep the other formats from being written:
+    they are, and the PreflightError is raised after them (its `outputs` lists them).
 
     `jobs`: processes laying out a long book's PDF in parts (default: every core); the PDF's bytes
     never depend on it.
@@ -174,6 +176,7 @@ def build(
     ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter, cache=cache)
     results: list[tuple[str, Path, bytes]] = []
     printed = None
+    refused: PreflightError | None = None  # the PDF failed its preflight: the other outputs are still written
     for fmt in formats:
         if fmt == "epub":
             from .backends.epub import EpubBackend
@@ -192,7 +195,9 @@ def build(
                 progress("preflight")
                 report = preflight(data, book.config, printed.layout)
                 if not report.passed:
-                    raise PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.pdf"))
+                    refused = PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.pdf"))
+                    printed = None
+                    continue
         else:
             raise OutputError.at(root, None, f"unknown format '{fmt}'")
         results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", data))
@@ -205,6 +210,9 @@ def build(
         except OSError as exc:
             raise OutputError.at(path, None, f"cannot write: {exc.strerror or exc}") from None
         outputs.append(Output(fmt, path, len(data)))
+    if refused is not None:
+        refused.outputs = tuple(outputs)  # what was written all the same, for the CLI to say
+        raise refused
     cache.flush()  # only after the outputs: a failed build leaves the cache as it was
     if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
         from .pagemap import record_build

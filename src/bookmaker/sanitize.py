@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import TYPE_CHECKING, Any, Collection, Mapping
+
+if TYPE_CHECKING:
+    from .model import Image
 
 _TAGS = {
     "a", "abbr", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col",
-    "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
+    "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
     "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
-    "s", "samp", "section", "small", "span", "strong", "sub", "sup", "table",
+    "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var", "wbr",
 }
 _GLOBAL = {"id", "class", "title", "lang", "dir", "role", "epub:type", "aria-label", "aria-hidden"}
@@ -74,20 +77,28 @@ def _removed(before: str, after: str) -> tuple[str, ...]:
     return tuple(lost)
 
 
-def clean(html: str, image_hrefs: Collection[str]) -> Cleaned:
+def clean(html: str, image_hrefs: Collection[str], images: Mapping[str, Image] | None = None) -> Cleaned:
+    """Safe XHTML from the author's HTML. `<img>` is kept when it names an image the book loaded
+    (`images`, by the src as written: it went through the same pipeline and checks as Markdown
+    images) and is pointed at that image's stored file, sized; any other `<img>` is removed."""
     from html import escape
 
     import nh3
     from lxml import etree
     from lxml import html as lhtml
 
-    safe = nh3.clean(html, tags=_TAGS, attributes=_ATTRS, url_schemes=_SCHEMES, link_rel=None,
+    images = images or {}
+    safe = nh3.clean(html, tags=_TAGS, attributes=_ATTRS, url_schemes=_SCHEMES | {"data"}, link_rel=None,
                      clean_content_tags=_DROP_CONTENT, strip_comments=True, attribute_filter=_attribute)
     removed = list(_removed(html, safe))
     wrapper = lhtml.fragment_fromstring(safe or "", create_parent="div")
     for img in list(wrapper.iter("img")):
-        if img.get("src") not in image_hrefs:
-            removed.append(f"<img src={img.get('src')!r}> (use Markdown image syntax for the book's own images)")
+        src = img.get("src") or ""
+        image = images.get(src)
+        if image is not None:
+            _place(img, image)
+        elif src not in image_hrefs:
+            removed.append(f"<img src={src!r}> (not an image of the book)")
             img.drop_tree()
     for a in wrapper.iter("a"):
         href = a.get("href", "")
@@ -97,6 +108,28 @@ def clean(html: str, image_hrefs: Collection[str]) -> Cleaned:
     parts = [escape(wrapper.text, quote=False)] if wrapper.text else []
     parts += [etree.tostring(child, method="xml", encoding="unicode", with_tail=True) for child in wrapper]
     return Cleaned("".join(parts), tuple(dict.fromkeys(removed)))
+
+
+def _place(img: Any, image: Image) -> None:
+    """An author's `<img>`: the stored file, and a size. Width/height the author gave are kept
+    (the other side follows the aspect); in a figure without them, the figure's placed size;
+    elsewhere the image is set in the line (class "inline", as Markdown's inline images)."""
+    img.set("src", image.href)
+    width, height = img.get("width"), img.get("height")
+    if width or height:
+        w = int(width) if width else round(int(height or 0) * image.width_px / image.height_px)
+        h = int(height) if height else round(int(width or 0) * image.height_px / image.width_px)
+        img.set("class", "sized")
+    elif any(a.tag == "figure" for a in img.iterancestors()):
+        w, h = round(image.placed_width_in * 96), round(image.placed_height_in * 96)
+        img.set("class", "sized")
+    else:
+        w, h = image.width_px, image.height_px
+        img.set("class", "inline")
+    img.set("width", str(max(1, w)))
+    img.set("height", str(max(1, h)))
+    if img.get("alt") is None:
+        img.set("alt", "")
 
 
 # --- HTML content models, as EPUBCheck's schema enforces them --------------------------------------
@@ -195,6 +228,10 @@ def fix_content_model(root: Any) -> None:
         _wrap_loose(lst, "li", {"li"})
     for dl in list(root.iter("dl")):
         _wrap_loose(dl, "dd", {"dt", "dd"})
+    for el in list(root.iter("summary")):
+        parent = el.getparent()
+        if parent is None or parent.tag != "details" or el is not parent[0]:
+            _rename(el, "div")
     for el in list(root.iter("li", "dt", "dd", "figcaption")):
         parent = el.getparent()
         if el.tag == "li" and (parent is None or parent.tag not in ("ul", "ol")):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError, Reporter
 from ..layout import Asset, Rendered, layouts_dir
+from ..model import Book
 from . import BuildContext
 
 BASE_URL = "https://book.invalid/"  # .invalid never resolves: nothing can leave the machine
@@ -34,6 +37,38 @@ class _Collect(logging.Handler):
         message = record.getMessage()
         if not message.startswith(_NO_HB_SUBSET):
             self.messages.append(message)
+
+
+_ANCHOR = re.compile(r"(?:Anchor defined twice|No anchor)[^:#]*[:#]\s*'?#?([\w.:-]+)")
+_URL = re.compile(re.escape(BASE_URL) + r"([^\s'\")]+)")
+
+
+def locate(message: str, book: Book) -> tuple[Path, int | None]:
+    """Where a WeasyPrint message comes from in the manuscript: the chapter and line of the id or
+    the file it names; else the layouts folder (a stylesheet or template)."""
+    from ..links import line_of
+
+    needle = None
+    if m := _ANCHOR.search(message):
+        needle = f'id="{m.group(1)}"'
+    elif m := _URL.search(message):
+        href = m.group(1).split("#")[0]
+        src = next((img.src for img in book.images if img.href == href), href)
+        needle = src
+    if needle is not None:
+        for ch in book.chapters:
+            if needle in ch.source or any(needle in getattr(b, "html", "") for b in ch.blocks):
+                return ch.path, line_of(ch, needle)
+    return layouts_dir(), None
+
+
+def report_messages(messages: list[str], ctx: BuildContext) -> None:
+    """WeasyPrint's warnings as the build's, at their chapter line, each distinct one once."""
+    for message in dict.fromkeys(messages):
+        path, line = locate(message, ctx.book)
+        text = f"WeasyPrint: {message.replace(BASE_URL, '')}"
+        if not any(w.message == text and w.location.path == path for w in ctx.reporter.warnings):
+            ctx.reporter.warn(path, line, text)
 
 
 def missing_libraries(reporter: Reporter) -> None:
@@ -83,8 +118,7 @@ class PdfBackend:
             document = html.render(font_config=FontConfiguration())
         finally:
             LOGGER.removeHandler(collect)
-        for message in collect.messages:
-            ctx.reporter.warn(layouts_dir(), None, f"WeasyPrint: {message}")
+        report_messages(collect.messages, ctx)
         return document
 
     def write_document(self, document: Any, ctx: BuildContext) -> bytes:
@@ -111,8 +145,7 @@ class PdfBackend:
             data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
         finally:
             LOGGER.removeHandler(collect)
-        for message in collect.messages:
-            ctx.reporter.warn(layouts_dir(), None, f"WeasyPrint: {message}")
+        report_messages(collect.messages, ctx)
         if not data.startswith(b"%PDF-"):
             raise OutputError.at(config.root, None, "WeasyPrint did not produce a PDF")
         return data
