@@ -256,6 +256,11 @@ def render_print(
         return f'href="#{target}"'
 
     content = _CHAPTER_LINK.sub(local, content)
+    if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines
+        from .formula import print_math
+
+        ink = "device-cmyk(0 0 0 1)" if profile.colour == "cmyk" else "black"
+        content = print_math(content, book.config.print.font_size_pt, fill=ink)
     page = Page("book.html", book.config.title, "document", content)
     check_well_formed(page)
     fonts = tuple(

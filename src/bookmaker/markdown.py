@@ -21,6 +21,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
@@ -120,6 +121,28 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
                          f'width="{width}" height="{height}" />')
 
 
+_MATH_TOKENS = ("math_inline", "math_inline_double", "math_block", "math_block_label")
+
+
+def _math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A formula: MathML made at parse time (formula.to_mathml), or, when it did not parse, its
+    source set as code (warned at its line by parse)."""
+    token = tokens[idx]
+    block = token.type in ("math_block", "math_block_label")
+    mathml = token.meta.get("mathml")
+    if mathml is None:
+        delim = "$$" if token.type != "math_inline" else "$"
+        code = f'<code class="math-source">{escape(delim + token.content.strip() + delim)}</code>'
+        return _trusted(env, f'<p class="math-display">{code}</p>\n' if block else code)
+    if block:
+        ident = f' id="{escape(token.info)}"' if token.type == "math_block_label" and _ID_OK.match(token.info) else ""
+        return _trusted(env, f'<div class="math-display"{ident}>{mathml}</div>\n')
+    return _trusted(env, mathml)
+
+
+_ID_OK = re.compile(r"^[A-Za-z][\w.-]*$")
+
+
 def _cell_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """Table column alignment as a class: a `style=` would be stripped in a chapter with raw HTML."""
     token = tokens[idx]
@@ -203,6 +226,9 @@ def _md() -> MarkdownIt:
     md.use(sub_plugin)  # H~2~O
     md.use(superscript_plugin)  # 2^10^
     md.use(container_plugin, name="div", validate=lambda params, *_: True, render=_div)  # ::: fenced divs
+    # $…$ and $$…$$ as pandoc reads them: no space inside the dollars, no digit after the closing
+    # one, so "$5 and $10" stays text; $$…$$ inside a paragraph is a display formula too.
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, allow_labels=True)
     md.use(attrs_plugin, after=("image",))
     md.add_render_rule("footnote_anchor_name", _fn_name)
     md.add_render_rule("footnote_ref", _fn_ref)
@@ -215,6 +241,8 @@ def _md() -> MarkdownIt:
     md.add_render_rule("th_open", _cell_open)
     md.add_render_rule("td_open", _cell_open)
     md.add_render_rule("task_box", _task_box)
+    for name in _MATH_TOKENS:
+        md.add_render_rule(name, _math)
     return md
 
 
@@ -323,6 +351,17 @@ def _raw_images(html: str, line: int) -> list[tuple[str, str, int]]:
     return found
 
 
+def _typeset(token: Token, line: int, warnings: list[tuple[int, str]]) -> None:
+    """MathML for a formula token (cached by content), or a warning at its line."""
+    from .formula import FormulaError, to_mathml
+
+    display = token.type != "math_inline"
+    try:
+        token.meta["mathml"] = to_mathml(token.content, display)
+    except FormulaError as exc:
+        warnings.append((line, f"{exc.message}; its TeX is printed as it is"))
+
+
 def _demote_headings(tokens: Sequence[Token]) -> None:
     """Body headings nest under the chapter title (h1): the shallowest becomes h2, and none
     skips a level (a `###` after the title becomes h2, a `####` after an h2 becomes h3)."""
@@ -357,6 +396,10 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
     empty: list[int] = []
     for i, token in enumerate(tokens):
         line = body_line + (token.map[0] if token.map else 0)
+        if token.type == "fence" and token.info.strip().lower() == "math":
+            token.type = "math_block"
+        if token.type in _MATH_TOKENS:
+            _typeset(token, line, warnings)
         if token.type == "html_block":
             raw_html = True
             images.extend(ImageRef(src=src, path=path, line=at, alt=alt, label=label) for src, alt, at in _raw_images(token.content, line))
@@ -378,6 +421,8 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
         figure_here = _is_figure(tokens, i - 1) if i else False
         solo = not figure_here and i and _alone(tokens, i - 1)
         for child, at in _inline_lines(token, line):
+            if child.type in _MATH_TOKENS:
+                _typeset(child, at, warnings)
             if child.type == "html_inline":
                 if child.content.startswith('<input class="task-list-item-checkbox"'):
                     child.type, child.meta = "task_box", {"done": 'checked="checked"' in child.content}
