@@ -5,8 +5,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Building: HarfBuzz subsetting (WeasyPrint subsets the embedded fonts with it).
-BOOK_PACKAGES := libharfbuzz-subset0
+# Building: HarfBuzz subsetting (WeasyPrint subsets the embedded fonts with it), and the print
+# fonts after Charis SIL for other scripts and symbols (layouts/print.css; README "Fonts").
+BOOK_PACKAGES := libharfbuzz-subset0 fonts-noto-core fonts-noto-mono fonts-wqy-microhei fonts-droid-fallback fonts-symbola
 # Testing, in addition: Chromium (Ace by DAISY, the preview's browser test), poppler (page renders,
 # pdffonts), qpdf, Ghostscript (CMYK ICC profiles).
 TEST_PACKAGES := $(BOOK_PACKAGES) chromium poppler-utils qpdf ghostscript

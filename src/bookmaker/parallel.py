@@ -451,8 +451,11 @@ def _part_keys(ctx: BuildContext, rendered: Sequence[Any], *extra: str) -> list[
         return [None] * len(rendered)
     from .buildcache import digest
 
+    from .glyphs import print_font_files
+
+    fonts = (f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in print_font_files())  # a font update lays out again
     common = digest(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
-                    ctx.book.config.identifier, *extra)
+                    ctx.book.config.identifier, *fonts, *extra)
     return [digest(common, r.pages[0].content) for r in rendered]
 
 

@@ -163,6 +163,9 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     from .layout import render_print
     from .pipeline import write_atomic
 
+    from .glyphs import check_chapter, print_chains
+
+    check_chapter(chapter, reporter, print_chains())  # letters no print font has, as a full build warns
     known = pagemap.load(book.config.root)
     folio = pagemap.locate(known, book, chapter)
     printable = _with_links(book)

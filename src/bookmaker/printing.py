@@ -72,6 +72,9 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
     Both give the same pages (tests/test_parallel.py); the bytes differ, since each part embeds
     its own font subsets. Which of the two a book gets never depends on `jobs`.
     """
+    from .glyphs import check_glyphs
+
+    check_glyphs(ctx.book, ctx.reporter)  # a letter no print font has: a located warning, not an empty box
     import gc
 
     from .parallel import default_jobs, split_parts

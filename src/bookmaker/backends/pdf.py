@@ -40,6 +40,7 @@ class _Collect(logging.Handler):
 
 
 _ANCHOR = re.compile(r"(?:Anchor defined twice|No anchor)[^:#]*[:#]\s*'?#?([\w.:-]+)")
+_NOTDEF = re.compile(r"\.notdef.*\(U\+([0-9A-F]+)\)")
 _URL = re.compile(re.escape(BASE_URL) + r"([^\s'\")]+)")
 
 
@@ -65,6 +66,9 @@ def locate(message: str, book: Book) -> tuple[Path, int | None]:
 def report_messages(messages: list[str], ctx: BuildContext) -> None:
     """WeasyPrint's warnings as the build's, at their chapter line, each distinct one once."""
     for message in dict.fromkeys(messages):
+        code = _NOTDEF.search(message)
+        if code and any(f"(U+{code.group(1)}" in w.message for w in ctx.reporter.warnings):
+            continue  # glyphs.check_glyphs has said it, at the manuscript's line
         path, line = locate(message, ctx.book)
         text = f"WeasyPrint: {message.replace(BASE_URL, '')}"
         if not any(w.message == text and w.location.path == path for w in ctx.reporter.warnings):
