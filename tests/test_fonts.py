@@ -185,7 +185,7 @@ def test_a_character_warns_once_per_chapter_at_its_first_line(tiny_book: Path) -
 
 def test_code_is_checked_against_the_monospace_font_then_the_text_fonts(tiny_book: Path) -> None:
     chains = charis_and_mono()
-    assert not chains.text.has("─") and chains.code.has("─")  # box drawing: in Noto Sans Mono only
+    assert not chains.text.has("─") and chains.code.has("─")  # box drawing: in the code font only
     assert chains.code.has("é")  # a letter the monospace font lacked would come from the text fonts
     write_chapter(tiny_book, "\nIn code `a─b` and\n\n```\n──── é\n```\n\n    ─ indented\n\nIn prose ─ it is missing.\n\n`\ue000`\n")
     warnings = check(tiny_book, chains)
@@ -251,7 +251,9 @@ def test_the_print_chain_is_the_stylesheets_and_covers_the_scripts(chains: glyph
     for word in (*WORDS.values(), "ภาษาไทย", "中文日本語かな한국어", "★☃♞→∑∫😀"):
         assert all(chains.text.has(c) for c in word), word
     assert not chains.text.has("\ue000") and not chains.text.has("\u0378")
-    assert chains.code.fonts[0].family == "Noto Sans Mono"  # book.css sets code in `monospace`
+    # print.css sets code in DejaVu Sans Mono, shipped in layouts/fonts/ (it has obliques and the marks)
+    assert chains.code.fonts[0].family == "DejaVu Sans Mono"
+    assert chains.code.fonts[0].file.parent.name == "fonts" and chains.code.fonts[0].file.name == "DejaVuSansMono.ttf"
     assert glyphs.print_font_files() == chains.files() and CHARIS in chains.files()
 
 

@@ -160,6 +160,12 @@ def _gutter(value: Any) -> tuple[tuple[int, float], ...]:
     return tuple(sorted(bands))
 
 
+def _choice(value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise _Invalid(f"expected one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+    return value
+
+
 def _profile(value: Any) -> str:
     from .profiles import PROFILES
 
@@ -204,6 +210,7 @@ _PRINT: dict[str, _Key] = {
     "margin_outside": _Key(parse_length),
     "font_size": _Key(_font_size, field="font_size_pt"),
     "profile": _Key(_profile),
+    "interior": _Key(lambda v: _choice(v, ("black-and-white", "colour"))),
 }
 
 # [print.overrides]: any setting of the chosen print profile (see profiles.py).

@@ -4,7 +4,7 @@ WeasyPrint draws a character that no font covers as an empty box (`.notdef`) and
 a log line with no location. The print chain is `html { font-family: … }` in `layouts/print.css`:
 Charis SIL (shipped in `layouts/fonts/`), then the system fonts the Makefile installs
 (BOOK_PACKAGES), named by family so that fontconfig resolves the same files on every machine of
-this kind. Code spans and fences are set in `monospace` (book.css). A letter that font lacks falls
+this kind. Code spans and fences are set in DejaVu Sans Mono (print.css). A letter that font lacks falls
 back to the other installed fonts, the chain's among them, so code is checked against the
 monospace font plus the print chain.
 
@@ -37,7 +37,7 @@ from .errors import Reporter
 from .model import Book, Chapter
 
 CACHE_VERSION = 1
-MONOSPACE = "monospace"  # book.css: `code { font-family: monospace }`
+MONOSPACE = "DejaVu Sans Mono"  # print.css: `pre, code { font-family: "DejaVu Sans Mono", <the text chain> }`
 _GENERIC = frozenset({"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui", "math", "emoji"})
 # Default-ignorable code points that Unicode lists outside the Cc/Cf categories: Pango draws nothing
 # for them, never a box (variation selectors after an emoji or a CJK ideograph, Hangul fillers, CGJ).
@@ -343,10 +343,14 @@ def _resolve_now(css: str, folder: Path) -> tuple[tuple[PrintFont, ...], PrintFo
     families, faces = stylesheet_fonts(css, folder)
     system = [f for f in families if f not in faces and f.lower() not in _GENERIC]
     text_query = _fc_start(system, every=True) if system else None
-    mono_query = _fc_start([MONOSPACE], every=False)
+    shipped = faces.get(MONOSPACE)  # the code font of layouts/fonts, when the stylesheet declares it
+    mono_query = None if shipped else _fc_start(["monospace"], every=False)
     text_fonts, missing = resolve(families, faces, _fc_answer(text_query))
-    mono_answer = _fc_answer(mono_query)
-    mono = PrintFont(mono_answer[0][0][0], mono_answer[0][1], mono_answer[0][2]) if mono_answer else None
+    if shipped:
+        mono: PrintFont | None = PrintFont(MONOSPACE, shipped)
+    else:
+        mono_answer = _fc_answer(mono_query)
+        mono = PrintFont(mono_answer[0][0][0], mono_answer[0][1], mono_answer[0][2]) if mono_answer else None
     return text_fonts, mono, missing
 
 

@@ -153,6 +153,50 @@ def _stylesheet(name: str) -> Asset:
     return Asset(f"css/{name}", "text/css", (layouts_dir() / name).read_bytes())
 
 
+@lru_cache(maxsize=8)
+def _code_css(target: str, palette: str) -> bytes:
+    from . import code
+
+    mono = '"DejaVu Sans Mono", monospace' if target == "print" else "monospace"
+    return (code.block_css(target, mono_family=mono) + "\n" + code.stylesheet(palette, panel=target == "epub")).encode("utf-8")
+
+
+def code_palette(config: BookConfig) -> str:
+    """The colours of highlighted code in print: greys on a black-and-white interior (tokens stay
+    apart by tone, bold and italic), colour otherwise; in device CMYK under a CMYK profile."""
+    cmyk = config.print.profile.colour == "cmyk"
+    if config.print.interior == "colour":
+        return "cmyk" if cmyk else "rgb"
+    return "cmyk-grey" if cmyk else "grey"
+
+
+def stylesheets(config: BookConfig, target: Target) -> tuple[Asset, ...]:
+    """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place."""
+    if target == "print":
+        sheets = (_stylesheet("book.css"), _stylesheet("print.css"),
+                  Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
+        return sheets + ((_stylesheet("print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
+    return (_stylesheet("book.css"), _stylesheet("epub.css"), Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
+
+
+def code_columns(config: BookConfig, margin_inside: float | None = None) -> int:
+    """Characters of code a printed line holds, with the gutter given (or the widest one the
+    profile may need, for warnings made before the page count is known)."""
+    from . import code
+
+    p = config.print
+    widest = p.profile.min_gutter(10**6) if p.profile.gutter else 0.0
+    gutter = margin_inside if margin_inside is not None else max(p.margin_inside, widest)
+    return code.print_columns(p.trim_width - p.margin_outside - gutter, p.font_size_pt * code.CODE_FONT_SCALE, _mono_advance())
+
+
+@lru_cache(maxsize=1)
+def _mono_advance() -> float:
+    from . import code
+
+    return code.font_advance_em(layouts_dir() / "fonts" / "DejaVuSansMono.ttf")
+
+
 def _image_assets(book: Book) -> tuple[Asset, ...]:
     images: list[Image] = list(book.images)
     if book.cover is not None:
@@ -192,7 +236,7 @@ def render_epub(book: Book) -> Rendered:
         check_well_formed(page)
         pages.append(page)
     pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
-    assets = (_stylesheet("book.css"), _stylesheet("epub.css")) + _image_assets(book)
+    assets = stylesheets(book.config, "epub") + _image_assets(book)
     return Rendered("epub", tuple(pages), assets)
 
 
@@ -256,6 +300,10 @@ def render_print(
         return f'href="#{target}"'
 
     content = _CHAPTER_LINK.sub(local, content)
+    if "<pre" in content:  # long code lines broken at the printed width, with a mark (code.py)
+        from .code import wrap_for_print
+
+        content = wrap_for_print(content, code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside))
     if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines
         from .formula import print_math
 
@@ -266,9 +314,9 @@ def render_print(
     fonts = tuple(
         Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
     )
-    assets = (_stylesheet("book.css"), _stylesheet("print.css")) + fonts + _image_assets(book)
+    assets = stylesheets(book.config, "print") + fonts + _image_assets(book)
     if profile.colour == "cmyk":
-        assets += (_stylesheet("print-cmyk.css"), Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()))
+        assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
     return Rendered("print", (page,), assets)
 
 

@@ -143,6 +143,62 @@ def _math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) 
 _ID_OK = re.compile(r"^[A-Za-z][\w.-]*$")
 
 
+_FENCE_ATTRS = re.compile(r"\{([^}]*)\}\s*$")
+_FENCE_KEY = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))""")
+
+
+@dataclass(frozen=True)
+class FenceInfo:
+    """What a code fence's info string asks for: ```python {#lst-1 .numberLines startFrom="10" caption="…"}"""
+
+    lang: str | None = None
+    ident: str | None = None
+    numbered: bool = False
+    first_line: int = 1
+    caption: str | None = None
+
+
+def fence_info(info: str) -> FenceInfo:
+    """pandoc's and Quarto's fence attributes: `.lang` or a leading word, `#id`, `.numberLines`
+    (or `linenos`, `number-lines`), `startFrom=`/`start-from=`, `caption=`/`title=`."""
+    info = info.strip()
+    attrs = ""
+    if m := _FENCE_ATTRS.search(info):
+        attrs, info = m.group(1), info[: m.start()].strip()
+    words = info.split()
+    lang = words[0].lstrip(".") if words else None
+    ident = None
+    numbered = False
+    first = 1
+    caption = None
+    for key, v1, v2, v3 in _FENCE_KEY.findall(attrs):
+        value = v1 or v2 or v3
+        if key in ("startFrom", "start-from", "start") and value.isdigit():
+            first, numbered = max(1, int(value)), True
+        elif key in ("caption", "title", "lst-cap"):
+            caption = value
+    bare = _FENCE_KEY.sub(" ", attrs).split()
+    for word in bare:
+        if word.startswith("#") and _ID_OK.match(word[1:]):
+            ident = word[1:]
+        elif word in (".numberLines", ".number-lines", "numberLines", "linenos", ".linenos", "number-lines"):
+            numbered = True
+        elif word.startswith(".") and lang is None:
+            lang = word[1:]
+    return FenceInfo(lang or None, ident, numbered, first, caption)
+
+
+def _fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A code block, highlighted by its language (code.highlight): one span per line, so print can
+    break long lines with a mark (code.wrap_for_print)."""
+    from .code import highlight
+
+    token = tokens[idx]
+    info = fence_info(token.info) if token.type == "fence" else FenceInfo()
+    return _trusted(env, highlight(token.content, info.lang, line_numbers=info.numbered, first_line=info.first_line,
+                                   caption=info.caption, block_id=info.ident) + "\n")
+
+
 def _cell_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """Table column alignment as a class: a `style=` would be stripped in a chapter with raw HTML."""
     token = tokens[idx]
@@ -243,6 +299,8 @@ def _md() -> MarkdownIt:
     md.add_render_rule("task_box", _task_box)
     for name in _MATH_TOKENS:
         md.add_render_rule(name, _math)
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_block", _fence)
     return md
 
 
@@ -400,6 +458,12 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
             token.type = "math_block"
         if token.type in _MATH_TOKENS:
             _typeset(token, line, warnings)
+        elif token.type == "fence":
+            from .code import known_language
+
+            lang = fence_info(token.info).lang
+            if lang and not known_language(lang):
+                warnings.append((line, f"code block: unknown language '{lang}', set as plain text"))
         if token.type == "html_block":
             raw_html = True
             images.extend(ImageRef(src=src, path=path, line=at, alt=alt, label=label) for src, alt, at in _raw_images(token.content, line))
@@ -480,6 +544,7 @@ def render(
     images: Mapping[str, Image],
     chapter_hrefs: Mapping[str, str],
     warn: Callable[[int, str], None] | None = None,
+    code_columns: int | None = None,
 ) -> tuple[Block, ...]:
     """Tokens -> XHTML blocks; figures stay structured for the layouts to place.
 
@@ -495,6 +560,16 @@ def render(
         if warn is not None:
             warn(line, message)
     tokens = list(parsed.tokens)
+    if code_columns and warn is not None:  # each block with lines too long for the printed page, once
+        from .code import overlong_lines, wrap_warning
+
+        for t in tokens:
+            if t.type in ("fence", "code_block") and t.map:
+                info = fence_info(t.info) if t.type == "fence" else FenceInfo()
+                message = wrap_warning(overlong_lines(t.content, code_columns, line_numbers=info.numbered,
+                                                      first_line=info.first_line), code_columns)
+                if message:
+                    warn(parsed_line(parsed, t.map[0]), message)
     for t in tokens:  # declared sizes of inline images, completed from the image's own aspect
         for child in t.children or []:
             decl = child.meta.get("size_decl") if child.type == "image" else None

@@ -25,6 +25,7 @@ class PrintSettings:
     # The tallest a figure may be placed, as a share of the text block's height.
     figure_max_height: float = 0.55
     profile: PrintProfile = PROFILES["proof"]
+    interior: str = "black-and-white"  # or "colour": how code is highlighted in print (layout.code_palette)
 
     @property
     def text_width(self) -> float:

@@ -100,8 +100,12 @@ def render_chapters(
     images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
+    from .layout import code_columns
+
+    columns = code_columns(config)
     rendered = {
-        ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg)),
+        ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg),
+                                                  code_columns=columns),
                        headings=p.headings)
         for ch, p in zip(selected, parsed)
     }

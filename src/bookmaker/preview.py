@@ -113,12 +113,12 @@ def _put(path: Path, data: bytes, written: list[Path]) -> None:
 
 def write_html(book: Book, chapter: Chapter, out: Path) -> HtmlPreview:
     """The chapter's EPUB page (the same bytes the EPUB holds), its stylesheets and images."""
-    from .layout import layouts_dir, render_chapter_page
+    from .layout import render_chapter_page, stylesheets
 
     page = render_chapter_page(book, chapter, "epub")
     written: list[Path] = []
-    for name in ("book.css", "epub.css"):
-        _put(out / "css" / name, (layouts_dir() / name).read_bytes(), written)
+    for sheet in stylesheets(book.config, "epub"):
+        _put(out / sheet.href, sheet.data, written)
     for img in book.images:
         _put(out / img.href, img.data, written)
     path = out / page.href
