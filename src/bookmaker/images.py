@@ -1,6 +1,8 @@
 """Pillow: probe real images, draw placeholders for missing ones, compute placed sizes.
 
-``fit()`` and ``placeholder_pixels()`` are pure; the rest is thin I/O around Pillow.
+``fit()`` and ``placeholder_pixels()`` are pure; the rest is thin I/O around Pillow. SVG takes
+the same path (`normalise`, the build cache), cleaned by svg.py instead of decoded by Pillow: its
+size is its CSS pixel size (96 per inch), and both back ends draw it as vectors.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -16,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
-from .errors import ImageError, Reporter
+from .errors import Diagnostic, ImageError, Reporter, SourceLocation
 from .model import BookConfig, Image, ImageRef
+from .svg import MEDIA_TYPE as SVG_MEDIA_TYPE
+from .svg import clean_svg, looks_like_svg, removed_message
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache
@@ -26,7 +30,8 @@ PRINT_DPI = 300
 DEFAULT_ASPECT = (3, 2)
 COVER_SIZE = (1600, 2560)  # the 1:1.6 ebook cover most stores ask for
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", SVG_MEDIA_TYPE: ".svg"}
+_UNKNOWN = "not an image Pillow knows (JPEG, PNG, GIF, WebP, TIFF, BMP) and not SVG"
 
 
 def fit(width: float, height: float, box_width: float, box_height: float) -> tuple[float, float]:
@@ -193,12 +198,13 @@ def _stored_src(ref: ImageRef, data: bytes) -> str:
 
 @lru_cache(maxsize=1)
 def _code_key() -> str:
-    """What the drawing and normalising code is: this file and Pillow's version."""
+    """What the drawing and normalising code is: this file, the SVG cleaner and Pillow's version."""
     import PIL
 
+    from . import svg
     from .buildcache import digest
 
-    return digest(Path(__file__).read_bytes(), PIL.__version__)
+    return digest(Path(__file__).read_bytes(), Path(svg.__file__).read_bytes(), PIL.__version__)
 
 
 def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:
@@ -241,21 +247,39 @@ def _placeholder(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: B
     )
 
 
-def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[bytes, str, int, int]:
+@dataclass(frozen=True)
+class Normalised:
+    """An image as both back ends get it."""
+
+    data: bytes
+    media_type: str
+    width: float  # pixels; for SVG, CSS px (96 per inch), not necessarily whole
+    height: float
+    removed: tuple[str, ...] = ()  # SVG only: what cleaning took out, for the build's warning
+
+
+def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> Normalised:
     """Open, fully decode and, where e-readers or printers need it, re-encode an image.
 
-    Returns (bytes, media type, width, height). Errors name the chapter line: unreadable,
-    truncated, a decompression bomb. Re-encoded: EXIF rotation applied, CMYK JPEG to RGB,
-    16-bit and float images to 8-bit, formats EPUB cannot carry (TIFF, BMP…) to PNG.
+    Errors name the chapter line: unreadable, truncated, a decompression bomb, a hostile SVG.
+    Re-encoded: EXIF rotation applied, CMYK JPEG to RGB, 16-bit and float images to 8-bit,
+    formats EPUB cannot carry (TIFF, BMP…) to PNG. SVG (told by its bytes) is cleaned by svg.py.
     """
-    import warnings
-
-    from PIL import ImageOps
-
     path, line = where
     if len(data) > MAX_BYTES:
         raise ImageError.at(path, line, f"image '{name}' is over {MAX_BYTES // 2**20} MB")
-    from PIL import ImageFile
+    if looks_like_svg(data):
+        clean = clean_svg(data, where, name)
+        return Normalised(clean.data, SVG_MEDIA_TYPE, clean.width_px, clean.height_px, clean.removed)
+    return _normalise_raster(data, where, name)
+
+
+def _normalise_raster(data: bytes, where: tuple[Path, int | None], name: str) -> Normalised:
+    import warnings
+
+    from PIL import ImageFile, ImageOps
+
+    path, line = where
 
     truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES  # WeasyPrint turns this on for the whole process
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -276,6 +300,8 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[b
                 img.load()
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise ImageError.at(path, line, f"image '{name}' declares too many pixels ({exc}); the limit is {MAX_PIXELS // 1_000_000} megapixels") from None
+    except PILImage.UnidentifiedImageError:  # its message is a repr of our BytesIO: say what we know instead
+        raise ImageError.at(path, line, f"image '{name}' cannot be read: {_UNKNOWN}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "it is truncated or damaged" if "truncated" in str(exc).lower() or isinstance(exc, EOFError) else str(exc)
         raise ImageError.at(path, line, f"image '{name}' cannot be read: {reason}") from None
@@ -287,7 +313,7 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[b
     orientation = img.getexif().get(0x0112, 1) if has_exif else 1
     needs = media_type is None or orientation not in (0, 1) or img.mode not in ("1", "L", "LA", "P", "RGB", "RGBA")
     if not needs:
-        return data, media_type, width, height  # type: ignore[return-value]
+        return Normalised(data, media_type, width, height)  # type: ignore[arg-type]
     img = PILImage.open(io.BytesIO(data))  # full resolution this time
     img = ImageOps.exif_transpose(img) or img
     if img.mode == "CMYK":
@@ -307,7 +333,7 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> tuple[b
     else:
         img.save(out, format="PNG", **extra)
         media_type = "image/png"
-    return out.getvalue(), media_type, img.width, img.height
+    return Normalised(out.getvalue(), media_type, img.width, img.height)
 
 
 def _cmyk_to_rgb(img: PILImage.Image) -> PILImage.Image:
@@ -337,32 +363,70 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: Bui
     name = ref.src if len(ref.src) < 80 else ref.src[:77] + "…"
 
     def make() -> tuple[bytes, dict[str, Any]]:
-        out, media_type, width, height = normalise(data, (ref.path, ref.line), name)
-        return out, {"media_type": media_type, "width": width, "height": height}
+        out = normalise(data, (ref.path, ref.line), name)
+        return out.data, {"media_type": out.media_type, "width": out.width, "height": out.height, "removed": list(out.removed)}
 
     data, meta = _cached(cache, ("normalise", data), make)
     media_type, width, height = meta["media_type"], meta["width"], meta["height"]
-    placed = fit(width, height, *box)
+    if meta.get("removed"):  # said on every build, from the cache too, until the file is cleaned
+        reporter.warn(ref.path, ref.line, removed_message(name, tuple(meta["removed"])))
+    if media_type == SVG_MEDIA_TYPE and config.print.profile.colour == "cmyk":
+        _warn_cmyk_gradients(config, ref, name, data, reporter)
+    placed = fit(width, height, *box)  # an SVG's exact proportions, not its rounded pixels
     return Image(
         src=ref.src, href=_href(stored or _stored_src(ref, data), media_type), media_type=media_type, data=data,
-        width_px=width, height_px=height, placed_width_in=round(placed[0], 4),
+        width_px=max(1, round(width)), height_px=max(1, round(height)), placed_width_in=round(placed[0], 4),
         placed_height_in=round(placed[1], 4), placeholder=False,
     )
 
 
+def _warn_cmyk_gradients(config: BookConfig, ref: ImageRef, name: str, data: bytes, reporter: Reporter) -> None:
+    """A CMYK print book paints an SVG's gradients flat (svg.to_cmyk says why): the author is told."""
+    from .svg import gradients
+
+    count = gradients(data)
+    if count:
+        reporter.warn(ref.path, ref.line, f"SVG '{name}': {count} gradient{'s' if count != 1 else ''} will print as "
+                      f"{'their' if count != 1 else 'its'} average flat colour under the CMYK print profile "
+                      f"'{config.print.profile.name}' (WeasyPrint 70 draws SVG gradients in RGB only)")
+
+
 def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter, cache: BuildCache | None = None) -> tuple[Image, ...]:
-    """One Image per distinct src, in first-use order; with `cache`, reusing an earlier build's work."""
+    """One Image per distinct src, in first-use order; with `cache`, reusing an earlier build's work.
+
+    Every image is tried before any error is raised: one ImageError carries every image's
+    problem, one line each, so a book with many broken images is fixed in one round.
+    """
     seen: dict[str, Image] = {}
     hrefs: dict[str, str] = {}
+    tried: set[str] = set()
+    errors: list[Diagnostic] = []
     for ref in refs:
-        if ref.src in seen:
+        if ref.src in tried:
             continue
-        image = load_image(config, ref, reporter, cache)
-        if image.href in hrefs and hrefs[image.href] != ref.src:
-            raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' and '{hrefs[image.href]}' would both be stored as {image.href}; rename one")
+        tried.add(ref.src)
+        try:
+            image = load_image(config, ref, reporter, cache)
+        except ImageError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        clash = stored_clash(hrefs, ref, image)
+        if clash is not None:
+            errors.append(clash)
+            continue
         hrefs[image.href] = ref.src
         seen[ref.src] = image
+    if errors:
+        raise ImageError(*errors)
     return tuple(seen.values())
+
+
+def stored_clash(hrefs: dict[str, str], ref: ImageRef, image: Image) -> Diagnostic | None:
+    """Two sources that would be stored under one name (`photo.tif` and `photo.png` both as PNG)."""
+    other = hrefs.get(image.href)
+    if other is None or other == ref.src:
+        return None
+    return Diagnostic(SourceLocation(ref.path, ref.line), f"image '{ref.src}' and '{other}' would both be stored as {image.href}; rename one")
 
 
 def load_cover(config: BookConfig, cache: BuildCache | None = None) -> Image:
@@ -381,8 +445,17 @@ def load_cover(config: BookConfig, cache: BuildCache | None = None) -> Image:
 
 
 def to_cmyk(data: bytes, icc_profile: bytes) -> bytes:
-    """Colour images converted to CMYK JPEG for a CMYK printer; grey images are kept as they are."""
+    """Colour images converted to CMYK JPEG for a CMYK printer; grey images are kept as they are.
+
+    An SVG stays SVG (vectors): its colours become ``device-cmyk()`` through the same ICC profile,
+    neutral greys black ink only, and its embedded pictures are converted here (see svg.to_cmyk).
+    """
     from PIL import ImageCms
+
+    if looks_like_svg(data):
+        from .svg import to_cmyk as svg_to_cmyk
+
+        return svg_to_cmyk(data, icc_profile, to_cmyk)
 
     with PILImage.open(io.BytesIO(data)) as img:
         if img.mode in ("L", "1", "CMYK"):

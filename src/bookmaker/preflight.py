@@ -61,7 +61,7 @@ def _pages(pages: tuple[int, ...], most: int = 12) -> str:
 @dataclass
 class _PageContent:
     text: list[tuple[float, float, float, float, float]] = field(default_factory=list)  # bbox + size
-    images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)  # bbox + px
+    images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)  # bbox + px (0 x 0: vector, SVG)
 
 
 def _layout(data: bytes) -> list[_PageContent]:
@@ -92,9 +92,11 @@ def layout_from_document(document: Any) -> list[_PageContent]:
     """The same boxes from WeasyPrint's laid-out pages, in PDF points from the MediaBox corner.
 
     A build already holds the laid-out document: reading its boxes costs a fraction of parsing
-    the PDF again with pdfminer (which `check --pdf` does for a PDF from anywhere).
+    the PDF again with pdfminer (which `check --pdf` does for a PDF from anywhere). An SVG image
+    is drawn as vectors: its box counts for the margins, with 0 x 0 pixels (no resolution).
     """
     from weasyprint.formatting_structure import boxes
+    from weasyprint.images import SVGImage
 
     px = 0.75  # CSS px to PDF points
     pages = []
@@ -113,6 +115,9 @@ def layout_from_document(document: Any) -> list[_PageContent]:
             elif isinstance(box, boxes.ReplacedBox) and hasattr(box.replacement, "image_data"):
                 x, y = box.content_box_x(), box.content_box_y()
                 content.images.append((*at(x, y, box.width, box.height), int(box.replacement.width), int(box.replacement.height)))
+            elif isinstance(box, boxes.ReplacedBox) and isinstance(box.replacement, SVGImage):
+                x, y = box.content_box_x(), box.content_box_y()
+                content.images.append((*at(x, y, box.width, box.height), 0, 0))
         pages.append(content)
     return pages
 
@@ -245,6 +250,7 @@ def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None
     if layout is None:
         layout = _layout(data)
     dpis: list[float] = []
+    vectors = 0  # SVG images: drawn as vectors, with no resolution to check
     low_dpi: list[int] = []
     small_text: list[int] = []
     smallest_text = 99.0
@@ -275,16 +281,19 @@ def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None
                 break
         for x0, y0, x1, y1, w_px, h_px in content.images:
             width_in = (x1 - x0) / PT
-            if width_in <= 0 or not w_px:
+            if not w_px:
+                vectors += 1
+                continue
+            if width_in <= 0:
                 continue
             dpi = min(w_px / width_in, h_px / ((y1 - y0) / PT)) if y1 > y0 else w_px / width_in
             dpis.append(dpi)
             if dpi < profile.min_image_dpi - 0.5:
                 low_dpi.append(i + 1)
-    results.append(RuleResult(
-        "image resolution at placed size", not low_dpi,
-        f"smallest {min(dpis):.0f} dpi over {len(dpis)} images (minimum {profile.min_image_dpi})" if dpis else "no images",
-        tuple(sorted(set(low_dpi)))))
+    measured = f"smallest {min(dpis):.0f} dpi over {len(dpis)} images (minimum {profile.min_image_dpi})" if dpis else "no images"
+    if vectors:
+        measured = (measured + "; " if dpis else "") + f"{vectors} vector image{'s' if vectors != 1 else ''} (SVG, no resolution)"
+    results.append(RuleResult("image resolution at placed size", not low_dpi, measured, tuple(sorted(set(low_dpi)))))
     def fmt(v: float) -> str:
         return "n/a" if v > 1e8 else f"{v / PT:.3f}in"
 

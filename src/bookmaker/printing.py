@@ -60,7 +60,7 @@ def cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
         if asset.media_type.startswith("image/"):
             converted = to_cmyk(asset.data, icc)
             if converted is not asset.data:
-                asset = Asset(asset.href, "image/jpeg", converted)
+                asset = Asset(asset.href, asset.media_type if asset.media_type == "image/svg+xml" else "image/jpeg", converted)
         assets.append(asset)
     return replace(rendered, assets=tuple(assets))
 

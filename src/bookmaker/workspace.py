@@ -20,7 +20,7 @@ from typing import Iterable
 from .config import load_config
 from .crossref import IdCache, settle_in_book
 from .errors import BookError, ConfigError, Diagnostic, ImageError, ManuscriptError, Reporter, SourceLocation
-from .images import figure_box, load_image
+from .images import figure_box, load_image, stored_clash
 from .manuscript import CHAPTERS_DIR, chapter_files, load_chapter
 from .model import Book, BookConfig, Chapter, Image, ImageRef
 from .pipeline import TRANSFORMS, render_chapters
@@ -86,6 +86,7 @@ class ImageCache:
     def load(self, config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
         seen: dict[str, Image] = {}
         hrefs: dict[str, str] = {}
+        errors: list[Diagnostic] = []  # every image's problem, at once, as a full build reports them
         for ref in refs:
             if ref.src in seen:
                 continue
@@ -94,7 +95,11 @@ class ImageCache:
             hit = self._images.get(key)
             if hit is None:
                 own = Reporter()
-                image = load_image(config, ref, own)
+                try:
+                    image = load_image(config, ref, own)
+                except ImageError as exc:
+                    errors.extend(exc.diagnostics)
+                    continue
                 hit = (image, tuple(w.message for w in own.warnings), bool(own.pending))
                 if len(self._images) > 4096:
                     self._images.clear()
@@ -104,10 +109,14 @@ class ImageCache:
                 reporter.warn(ref.path, ref.line, message)
             if pending:
                 reporter.pending_art(ref.src, ref.path, ref.line)
-            if image.href in hrefs and hrefs[image.href] != ref.src:
-                raise ImageError.at(ref.path, ref.line, f"image '{ref.src}' and '{hrefs[image.href]}' would both be stored as {image.href}; rename one")
+            clash = stored_clash(hrefs, ref, image)
+            if clash is not None:
+                errors.append(clash)
+                continue
             hrefs[image.href] = ref.src
             seen[ref.src] = image
+        if errors:
+            raise ImageError(*dict.fromkeys(errors))
         return tuple(seen.values())
 
 
