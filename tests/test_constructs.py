@@ -182,3 +182,9 @@ def test_a_pdf_refused_by_preflight_still_lets_the_epub_be_written(tiny_book: Pa
     assert "page count" in str(err.value)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["tiny.epub"]
     assert [o.format for o in err.value.outputs] == ["epub"]
+
+
+def test_pandoc_heading_attributes_are_read_not_printed() -> None:
+    parsed, blocks, _ = render("## Intro {#intro .unnumbered}\n\n## Plain {-}\n\n## Not {an attribute\n")
+    assert [(h.text, h.id) for h in parsed.headings] == [("Intro", "intro"), ("Plain", "ch-x-plain"), ("Not {an attribute", "ch-x-not-an-attribute")]
+    assert "unnumbered" not in html_of(blocks) and "{-}" not in html_of(blocks)

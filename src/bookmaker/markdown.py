@@ -329,18 +329,21 @@ def _is_raw_html(token: Token) -> bool:
     return token.type == "html_block" or any(c.type == "html_inline" for c in token.children or [])
 
 
-_HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w.-]*)\}\s*$")
+# pandoc's heading attributes: {#id}, {#id .class}, {.unnumbered}, {-}; key=value pairs are read past.
+_HEADING_ATTRS = re.compile(r"\s*\{((?:\s*(?:#[A-Za-z][\w.-]*|\.[A-Za-z][\w-]*|-|[\w-]+=(?:\"[^\"]*\"|\S+)))+)\s*\}\s*$")
 
 
 def _explicit_id(inline: Token) -> str | None:
-    """`## Title {#my-id}`: the id is taken off the heading's text and given to the heading."""
-    m = _HEADING_ID.search(inline.content)
+    """`## Title {#my-id .unnumbered}`: the attributes are taken off the heading's text and the id
+    given to the heading (headings are not numbered, so `.unnumbered` and `-` ask for what is done)."""
+    m = _HEADING_ATTRS.search(inline.content)
     children = inline.children or []
-    if not m or not children or children[-1].type != "text" or not _HEADING_ID.search(children[-1].content):
+    if not m or not children or children[-1].type != "text" or not _HEADING_ATTRS.search(children[-1].content):
         return None
     inline.content = inline.content[: m.start()]
-    children[-1].content = _HEADING_ID.sub("", children[-1].content)
-    return m.group(1)
+    children[-1].content = _HEADING_ATTRS.sub("", children[-1].content)
+    ident = next((w[1:] for w in re.findall(r"#[A-Za-z][\w.-]*", m.group(1))), None)
+    return ident
 
 
 def _is_figure(tokens: Sequence[Token], i: int) -> bool:
@@ -469,9 +472,11 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
             images.extend(ImageRef(src=src, path=path, line=at, alt=alt, label=label) for src, alt, at in _raw_images(token.content, line))
         if token.type == "heading_open":
             text = tokens[i + 1].content
+            had_attrs = bool(_HEADING_ATTRS.search(tokens[i + 1].content))
             explicit = _explicit_id(tokens[i + 1])
-            if explicit:
+            if had_attrs:
                 text = tokens[i + 1].content
+            if explicit:
                 taken.add(explicit)
             if not text.strip():
                 warnings.append((line, "an empty heading was left out (a heading needs text: screen readers list every heading)"))
