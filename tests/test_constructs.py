@@ -188,3 +188,24 @@ def test_pandoc_heading_attributes_are_read_not_printed() -> None:
     parsed, blocks, _ = render("## Intro {#intro .unnumbered}\n\n## Plain {-}\n\n## Not {an attribute\n")
     assert [(h.text, h.id) for h in parsed.headings] == [("Intro", "intro"), ("Plain", "ch-x-plain"), ("Not {an attribute", "ch-x-not-an-attribute")]
     assert "unnumbered" not in html_of(blocks) and "{-}" not in html_of(blocks)
+
+
+def test_renderer_blocks_swallowed_by_an_unclosed_html_element_stay_valid_and_keep_their_text() -> None:
+    src = "<p><span>open\n\n```python\nx = 1\ny = 2\n```\n\n$$a^2$$\n\nafter\n"  # the p and span are never closed
+    _, blocks, _ = render(src)
+    html = html_of(blocks)
+    root = tree(html)
+    for el in root.iter():
+        if el.tag in (f"{X}pre", f"{X}div", f"{X}figure"):
+            assert not any(a.tag in (f"{X}span", f"{X}p") for a in el.iterancestors()), html
+    text = "".join(root.itertext())
+    assert "x = 1" in text and "y = 2" in text and "after" in text
+    assert root.find(".//{http://www.w3.org/1998/Math/MathML}math") is not None
+
+
+def test_list_numbering_survives_raw_html_and_each_removed_tag_is_warned_where_it_is() -> None:
+    src = "<!-- raw -->\n\n3. three\n4. four\n\nA <script>x()</script> here.\n\nAnd <script>y()</script> there.\n"
+    _, blocks, warnings = render(src)
+    assert tree(html_of(blocks)).find(f".//{X}ol").get("start") == "3"
+    assert warnings == [(9, "raw HTML not allowed in a book was removed: <script>"),
+                        (11, "raw HTML not allowed in a book was removed: <script>")]

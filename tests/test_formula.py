@@ -114,7 +114,7 @@ def test_valid_tex_that_looks_odd_is_accepted(tex: str, check) -> None:  # type:
     (r"\left( x", r"\left and \right do not pair up"),
     (r"\begin{matrix} a", r"\begin{matrix} has no matching \end{matrix}"),
     (r"\end{pmatrix}", r"\end{pmatrix} has no matching \begin{pmatrix}"),
-    (r"\begin{aligned}a&=b\end{aligned}", "environment 'aligned' is not supported (use split or align* instead)"),
+    (r"\begin{eqnarray}a&=&b\end{eqnarray}", "environment 'eqnarray' is not supported (use align* instead)"),
     (r"\begin{foo}a\end{foo}", "environment 'foo' is not supported (supported: Bmatrix"),
     (r"a & b", "'&' outside a matrix, cases or array environment (write \\& for an ampersand)"),
     ("  ", "the formula is empty"),
@@ -452,3 +452,16 @@ def test_epubcheck_accepts_the_mathml(math_epub: Path) -> None:
         need(str(exc))
         raise
     assert report.clean, report.findings
+
+
+@pytest.mark.parametrize("tex, table", [
+    (r"\begin{aligned} a &= b \\ c &= d \end{aligned}", True),
+    (r"\begin{gathered} a \\ b \end{gathered}", True),
+    (r"\begin{equation} x = 1 \end{equation}", False),
+])
+def test_amsmath_environments_authors_write_are_typeset_with_their_tex_kept(tex: str, table: bool) -> None:
+    mathml = to_mathml(tex, True)
+    root = etree.fromstring(mathml)
+    assert root.get("alttext") == " ".join(tex.split())  # the author's TeX, not the rewritten one
+    assert (root.find(".//{http://www.w3.org/1998/Math/MathML}mtable") is not None) == table
+    assert "begin" not in "".join(root.find("{http://www.w3.org/1998/Math/MathML}semantics")[0].itertext())

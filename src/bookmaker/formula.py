@@ -72,6 +72,23 @@ _ENVIRONMENT_HINTS = {
     "eqnarray": "use align* instead",
 }
 
+# Environments authors write (amsmath, as pandoc, KaTeX and MathJax read them) that latex2mathml
+# lacks, and the one it has that typesets the same: `aligned` is `align*` inside a display formula.
+_EQUIVALENTS = {"aligned": "align*", "gathered": "displaylines", "gather": "displaylines", "gather*": "displaylines"}
+_UNWRAPPED = ("equation", "equation*")
+_ENV = re.compile(r"\\(begin|end)\{(" + "|".join(re.escape(n) for n in (*_EQUIVALENTS, *_UNWRAPPED)) + r")\}")
+
+
+def _equivalents(tex: str) -> str:
+    """The TeX with amsmath environments latex2mathml lacks written as ones it has (the author's
+    TeX stays the formula's alttext and annotation)."""
+    def swap(m: re.Match[str]) -> str:
+        name = m.group(2)
+        return "" if name in _UNWRAPPED else "\\" + m.group(1) + "{" + _EQUIVALENTS[name] + "}"
+
+    return _ENV.sub(swap, tex)
+
+
 # How many children a MathML element needs; fewer means an argument went missing.
 _ARITY = {
     "mfrac": (2, "a fraction (\\frac, \\binom) needs two arguments"),
@@ -232,9 +249,10 @@ def to_mathml(tex: str, display: bool) -> str:
         source += " "
     if not source:
         raise FormulaError("formula does not parse: the formula is empty", tex)
-    _check_source(source)
-    converted = _convert(source, display)
-    _check_arity(converted, source)
+    typeset = _equivalents(source)
+    _check_source(typeset)
+    converted = _convert(typeset, display)
+    _check_arity(converted, typeset)
     children = list(converted)
     if len(children) == 1:
         presentation = children[0]

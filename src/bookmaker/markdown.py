@@ -29,7 +29,7 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 from .errors import ManuscriptError
 from .model import Block, FigureBlock, FigureRef, Heading, HtmlBlock, Image, ImageRef
-from .text import slugify, unique
+from .text import WIDE_TABLE, slugify, unique
 
 _ASPECT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/x]\s*(\d+(?:\.\d+)?)\s*$")
 
@@ -199,6 +199,18 @@ def _fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any)
                                    caption=info.caption, block_id=info.ident) + "\n")
 
 
+def _table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    columns = 0
+    for t in tokens[idx + 1:]:
+        if t.type in ("th_open", "td_open"):
+            columns += 1
+        elif t.type == "tr_close":
+            break
+    if columns >= WIDE_TABLE:
+        tokens[idx].attrJoin("class", "wide")
+    return str(self.renderToken(tokens, idx, options, env))
+
+
 def _cell_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """Table column alignment as a class: a `style=` would be stripped in a chapter with raw HTML."""
     token = tokens[idx]
@@ -294,6 +306,7 @@ def _md() -> MarkdownIt:
     md.add_render_rule("footnote_anchor", _fn_anchor)
     md.add_render_rule("image", _image)
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("table_open", _table_open)
     md.add_render_rule("th_open", _cell_open)
     md.add_render_rule("td_open", _cell_open)
     md.add_render_rule("task_box", _task_box)
@@ -529,19 +542,43 @@ def _alone(tokens: Sequence[Token], i: int) -> bool:
     return len(children) == 1 and children[0].type == "image"
 
 
-def _removed_lines(parsed: Parsed, first: int, last: int, removed: Sequence[str]) -> dict[int, list[str]]:
-    """Which file line each removed tag or attribute stands on (the first match in the block)."""
+def _removed_lines(parsed: Parsed, candidates: Sequence[int], removed: Sequence[str]) -> dict[int, list[str]]:
+    """The file lines each removed tag or attribute stands on: every line of the author's HTML
+    (`candidates`, body line indexes) where it is written."""
     by_line: dict[int, list[str]] = {}
     lines = parsed.source_lines
     for item in removed:
         name = item.split(" ", 1)[0]
-        if name.startswith("<"):
+        if m := re.match(r"<img src='([^']*)'>", item):
+            needle = re.compile(re.escape(m.group(1)))
+        elif name.startswith("<"):
             needle = re.compile(r"<\s*" + re.escape(name.strip("<>").split("=")[0]) + r"\b", re.IGNORECASE)
         else:
             needle = re.compile(r"\s" + re.escape(name.rstrip("=")) + r"\s*=", re.IGNORECASE)
-        at = next((n for n in range(first, min(last, len(lines))) if needle.search(lines[n])), first)
-        by_line.setdefault(at, []).append(item)
+        found = [n for n in candidates if n < len(lines) and needle.search(lines[n])] or list(candidates[:1])
+        for at in found:
+            by_line.setdefault(at, []).append(item)
     return by_line
+
+
+_BLOCK_START = re.compile(r"^\s*<(pre|figure|div|p)[\s>]")
+
+
+def _phrasing_form(html: str) -> str:
+    """What the renderer made, fitted into phrasing content (the author's unclosed `<p>` or
+    `<span>` has swallowed a block): a display formula becomes its `<math>`, a code block its text
+    as `<code>` with line breaks. Nothing is lost; the EPUB stays valid."""
+    if not _BLOCK_START.match(html):
+        return html
+    from lxml import etree
+
+    root = etree.fromstring(html.strip().encode("utf-8"))
+    math = next(root.iter("{http://www.w3.org/1998/Math/MathML}math"), None)
+    if math is not None and root.get("class") == "math-display":
+        return etree.tostring(math, encoding="unicode")
+    lines = [("".join(line.itertext())) for line in root.iter("span") if line.get("class") == "line"]
+    text = lines if lines else "".join(root.itertext()).split("\n")
+    return '<code class="code-inline-block">' + "<br/>".join(escape(t, quote=False) for t in text) + "</code>"
 
 
 def render(
@@ -595,13 +632,17 @@ def render(
         stash: list[str] = []
         key = "bm-keep-" + hashlib.sha256("".join(t.content for t in part).encode("utf-8")).hexdigest()[:12]
         html = md.renderer.render(part, md.options, {**env, "stash": stash, "stash_key": key})
-        cleaned = clean(html, {img.href for img in images.values()}, images)
+        cleaned = clean(html, {img.href for img in images.values()}, images, keep=key)
         if cleaned.removed and warn is not None:
-            lines = [t.map for t in part if t.map]
-            first, last = min(m[0] for m in lines), max(m[1] for m in lines)
-            for at, items in sorted(_removed_lines(parsed, first, last, cleaned.removed).items()):
+            raw = sorted({n for t in part if t.map and _is_raw_html(t) for n in range(t.map[0], t.map[1])})
+            for at, items in sorted(_removed_lines(parsed, raw, cleaned.removed).items()):
                 warn(parsed_line(parsed, at), "raw HTML not allowed in a book was removed: " + ", ".join(items))
-        html = re.sub(r'<span class="' + key + r'-(\d+)"\s*(?:/>|></span>)', lambda m: stash[int(m.group(1))], cleaned.xhtml)
+
+        def put_back(m: re.Match[str]) -> str:
+            kept = stash[int(m.group(1))]
+            return _phrasing_form(kept) if m.group(2) else kept
+
+        html = re.sub(r'<span class="' + key + r'-(\d+)( inline)?"\s*(?:/>|></span>)', put_back, cleaned.xhtml)
         blocks.append(HtmlBlock(html))
 
     start = 0

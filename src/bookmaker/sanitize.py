@@ -26,6 +26,7 @@ _GLOBAL = {"id", "class", "title", "lang", "dir", "role", "epub:type", "aria-lab
 _ATTRS = {
     "*": _GLOBAL,
     "a": {"href"},
+    "ol": {"start", "reversed"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
@@ -54,8 +55,10 @@ def _attribute(element: str, attribute: str, value: str) -> str | None:
         return value if value in ("ltr", "rtl", "auto") else None
     if attribute == "aria-hidden":
         return value if value in ("true", "false") else None
-    if attribute in ("colspan", "rowspan", "span", "width", "height"):
-        return value if _NUMBER.match(value) else None
+    if attribute in ("colspan", "rowspan", "span", "width", "height", "start"):
+        return value if _NUMBER.match(value) or (attribute == "start" and value == "0") else None
+    if attribute == "reversed":
+        return "reversed"
     return value
 _SCHEMES = {"http", "https", "mailto"}
 _DROP_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript", "form", "textarea", "select", "svg", "math"}
@@ -77,7 +80,7 @@ def _removed(before: str, after: str) -> tuple[str, ...]:
     return tuple(lost)
 
 
-def clean(html: str, image_hrefs: Collection[str], images: Mapping[str, Image] | None = None) -> Cleaned:
+def clean(html: str, image_hrefs: Collection[str], images: Mapping[str, Image] | None = None, keep: str | None = None) -> Cleaned:
     """Safe XHTML from the author's HTML. `<img>` is kept when it names an image the book loaded
     (`images`, by the src as written: it went through the same pipeline and checks as Markdown
     images) and is pointed at that image's stored file, sized; any other `<img>` is removed."""
@@ -105,6 +108,15 @@ def clean(html: str, image_hrefs: Collection[str], images: Mapping[str, Image] |
         if href.lower().startswith(("javascript:", "data:", "file:", "vbscript:")):
             del a.attrib["href"]
     fix_content_model(wrapper)
+    from .text import WIDE_TABLE
+
+    for table in wrapper.iter("table"):  # as Markdown tables: many columns are set across the measure
+        if max((len(row.findall("td")) + len(row.findall("th")) for row in table.iter("tr")), default=0) >= WIDE_TABLE:
+            table.set("class", " ".join(filter(None, [table.get("class"), "wide"])))
+    if keep:  # markers of the renderer's own HTML (markdown._trusted): say which stand in phrasing content
+        for span in wrapper.iter("span"):
+            if (span.get("class") or "").startswith(keep) and any(a.tag in PHRASING_ONLY for a in span.iterancestors()):
+                span.set("class", span.get("class") + " inline")
     parts = [escape(wrapper.text, quote=False)] if wrapper.text else []
     parts += [etree.tostring(child, method="xml", encoding="unicode", with_tail=True) for child in wrapper]
     return Cleaned("".join(parts), tuple(dict.fromkeys(removed)))

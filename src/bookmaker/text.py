@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+WIDE_TABLE = 6  # columns from which a table is set across the measure in equal columns (print.css "table.wide")
 
 
 def slugify(text: str) -> str:
