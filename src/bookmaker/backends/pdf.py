@@ -109,9 +109,10 @@ class PdfBackend:
         from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
 
-        from . import png_passthrough
+        from . import png_passthrough, wp_text
 
         png_passthrough.apply()
+        wp_text.apply()
         missing_libraries(ctx.reporter)
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
