@@ -109,10 +109,11 @@ class PdfBackend:
         from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
 
-        from . import png_passthrough, wp_text
+        from . import png_passthrough, wp_svg, wp_text
 
         png_passthrough.apply()
         wp_text.apply()
+        wp_svg.apply()
         missing_libraries(ctx.reporter)
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
