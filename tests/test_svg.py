@@ -10,6 +10,7 @@ import subprocess
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from PIL import Image as PILImage
@@ -175,7 +176,7 @@ def test_safe_svg_keeps_what_draws_and_editors_metadata_goes_quietly() -> None:
     clean = svg.clean(data)
     assert clean.removed == ()
     out = clean.data.decode()
-    for kept in ('fill="url(#g)"', 'xlink:href="#arrow"', "stroke:#000;stroke-width:2", "<text", "data:image/png;base64,",
+    for kept in ('fill="url(#g-bm1)"', '<linearGradient id="g">', 'xlink:href="#arrow"', "stroke:#000;stroke-width:2", "<text", "data:image/png;base64,",
                  'transform="translate(2,2)"', "<linearGradient"):
         assert kept in out
     for gone in ("inkscape", "sodipodi", "rdf", "<!--", "DOCTYPE", "metadata"):
@@ -496,3 +497,451 @@ def test_preflight_counts_a_vector_image_but_finds_no_resolution_to_fail() -> No
     assert not raster.passed and raster.pages == (1,)
     both = resolution([(100.0, 100.0, 424.0, 172.0, 0, 0), (100.0, 300.0, 172.0, 372.0, 600, 600)])
     assert both.passed and both.measured == "smallest 600 dpi over 1 images (minimum 300); 1 vector image (SVG, no resolution)"
+
+
+# --- gradients in a box, drawn by every PDF viewer --------------------------------------------------
+#
+# WeasyPrint draws an objectBoundingBox gradient as a unit-square pattern scaled up to the element,
+# which poppler (pdftoppm, evince) leaves white; `clean` rewrites it in user space for the element's
+# box. The rewritten SVG, drawn by poppler, must look like the original drawn by PDFium (where
+# WeasyPrint draws the original right), and like SVG's own definition everywhere.
+
+STOPS = '<stop offset="0" stop-color="#1d3b72"/><stop offset="0.5" stop-color="#30c040"/><stop offset="1" stop-color="#e04030"/>'
+STOP_COLOURS = ((0.0, (0x1D, 0x3B, 0x72)), (0.5, (0x30, 0xC0, 0x40)), (1.0, (0xE0, 0x40, 0x30)))
+DIAGRAM = Path(__file__).parent / "corpus" / "svg" / "images" / "diagram.svg"
+Point = tuple[float, float]
+Rgb = tuple[int, int, int]
+
+
+def picture(body: str, size: tuple[int, int] = (200, 120)) -> bytes:
+    """An SVG whose user unit is one CSS px: drawn at 96 dpi, user point (x, y) is pixel (x, y)."""
+    return svg_doc(body, attrs=f'width="{size[0]}" height="{size[1]}" viewBox="0 0 {size[0]} {size[1]}"')
+
+
+def _pdf(data: bytes, size: tuple[int, int]) -> bytes:
+    """The SVG as WeasyPrint prints an <img> of it: alone on a page of its size."""
+    import weasyprint
+
+    src = "data:image/svg+xml;base64," + base64.b64encode(data).decode()
+    html = (f"<html><head><style>@page {{ size: {size[0]}px {size[1]}px; margin: 0 }} body {{ margin: 0 }} "
+            f"img {{ display: block; width: {size[0]}px; height: {size[1]}px }}</style></head><body><img src=\"{src}\"></body></html>")
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+def by_poppler(data: bytes, size: tuple[int, int], tmp: Path) -> PILImage.Image:
+    pdf = tmp / "poppler.pdf"
+    pdf.write_bytes(_pdf(data, size))
+    subprocess.run([which("pdftoppm"), "-png", "-r", "96", "-singlefile", str(pdf), str(tmp / "poppler")], check=True, timeout=120)
+    with PILImage.open(tmp / "poppler.png") as shot:
+        return shot.convert("RGB")
+
+
+def by_pdfium(data: bytes, size: tuple[int, int]) -> PILImage.Image:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(_pdf(data, size))
+    try:
+        return document[0].render(scale=96 / 72).to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def colour_at(image: PILImage.Image, point: Point) -> Rgb:
+    """The mean colour of the 3 x 3 pixels around a user-space point (one user unit, one pixel)."""
+    x, y = int(point[0]), int(point[1])
+    pixels = [image.getpixel((x + dx, y + dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    return tuple(round(sum(p[i] for p in pixels) / 9) for i in range(3))  # type: ignore[return-value]
+
+
+def distance(a: Rgb, b: Rgb) -> int:
+    return max(abs(p - q) for p, q in zip(a, b))
+
+
+def grid(x0: float, y0: float, x1: float, y1: float, step: float = 15) -> list[Point]:
+    xs = [x0 + i * step for i in range(int((x1 - x0) / step) + 1)]
+    ys = [y0 + i * step for i in range(int((y1 - y0) / step) + 1)]
+    return [(x, y) for x in xs for y in ys]
+
+
+def inside_ellipse(cx: float, cy: float, rx: float, ry: float, margin: float = 4) -> list[Point]:
+    return [(x, y) for x, y in grid(cx - rx, cy - ry, cx + rx, cy + ry, 10)
+            if ((x - cx) / (rx - margin)) ** 2 + ((y - cy) / (ry - margin)) ** 2 <= 1]
+
+
+def gradient_of(data: bytes, gid: str) -> dict[str, str]:
+    from lxml import etree
+
+    (el,) = etree.fromstring(data).xpath("//*[@id=$gid]", gid=gid)
+    return {etree.QName(k).localname if etree.QName(k).namespace != svg.XLINK_NS else "xlink:href": v for k, v in el.attrib.items()}
+
+
+def element(data: bytes, xpath: str) -> dict[str, str]:
+    from lxml import etree
+
+    (el,) = etree.fromstring(data).xpath(xpath, namespaces={"s": svg.SVG_NS})
+    return dict(el.attrib)
+
+
+# Cases WeasyPrint itself draws right in objectBoundingBox units (pad spread, numeric radius, fill,
+# transforms without rotation), so PDFium's picture of the original is the reference.
+AS_PDFIUM_DRAWS = [
+    ("linear diagonal, wide rect", f'<defs><linearGradient id="g" x2="1" y2="1">{STOPS}</linearGradient></defs>'
+     '<rect x="10" y="10" width="180" height="100" fill="url(#g)"/>', grid(15, 15, 185, 105)),
+    ("radial with focus, wide rect", f'<defs><radialGradient id="g" cx="0.3" cy="0.6" r="0.5" fx="0.2" fy="0.5">{STOPS}'
+     '</radialGradient></defs><rect x="10" y="10" width="180" height="100" fill="url(#g)"/>', grid(15, 15, 185, 105)),
+    ("radial, gradientTransform, ellipse", f'<defs><radialGradient id="g" r="0.5" gradientTransform="translate(0.5 0.5) '
+     f'scale(0.6 1.2) translate(-0.5 -0.5)">{STOPS}</radialGradient></defs><ellipse cx="100" cy="60" rx="90" ry="50" fill="url(#g)"/>',
+     inside_ellipse(100, 60, 90, 50)),
+    ("linear, gradientTransform, matrix", f'<defs><linearGradient id="g" x1="0.1" x2="0.9" y2="0.3" '
+     f'gradientTransform="matrix(0.8 0 0 1.5 0.1 -0.2)">{STOPS}</linearGradient></defs>'
+     '<rect x="20" y="5" width="160" height="110" fill="url(#g)"/>', grid(25, 10, 175, 110)),
+    ("percent units", f'<defs><linearGradient id="g" x1="10%" y1="0%" x2="90%" y2="50%">{STOPS}</linearGradient>'
+     f'<radialGradient id="h" cx="30%" cy="60%" r="0.4" fx="35%">{STOPS}</radialGradient></defs>'
+     '<polygon points="10,10 100,20 90,110 20,90" fill="url(#g)"/><circle cx="150" cy="60" r="40" fill="url(#h)"/>',
+     [(40, 40), (60, 60), (80, 30), (50, 90), (85, 100)] + inside_ellipse(150, 60, 40, 40)),
+    ("href inheritance", f'<defs><linearGradient id="base">{STOPS}</linearGradient><linearGradient id="mid" xlink:href="#base" '
+     'x2="0" y2="1"/><linearGradient id="top" href="#mid" y1="0.2"/></defs>'
+     '<rect x="10" y="10" width="85" height="100" fill="url(#top)"/><rect x="105" y="10" width="85" height="100" fill="url(#mid)"/>',
+     grid(15, 15, 90, 105) + grid(110, 15, 185, 105)),
+    ("the element's own transform", f'<defs><linearGradient id="g" x2="1" y2="1">{STOPS}</linearGradient></defs>'
+     '<rect x="40" y="30" width="120" height="60" fill="url(#g)" transform="rotate(10 100 60)"/>', grid(50, 45, 150, 75, 10)),
+    ("polyline, line and path without curves", f'<defs><linearGradient id="g" x2="0" y2="1">{STOPS}</linearGradient></defs>'
+     '<polyline points="10,10 60,10 60,110 10,110" fill="url(#g)"/><path d="M70 10 h50 v100 h-50 z" fill="url(#g)"/>'
+     '<line x1="130" y1="10" x2="190" y2="110" stroke="url(#g)" stroke-width="1"/>',
+     grid(15, 15, 55, 105, 10) + grid(75, 15, 115, 105, 10)),
+]
+
+
+@pytest.mark.parametrize("body, points", [c[1:] for c in AS_PDFIUM_DRAWS], ids=[c[0] for c in AS_PDFIUM_DRAWS])
+def test_a_box_gradient_rewritten_is_drawn_by_poppler_as_pdfium_draws_the_original(body: str, points: list[Point], tmp_path: Path) -> None:
+    original = picture(body)
+    clean = svg.clean(original)
+    assert clean.removed == () and b"url(#g)" not in clean.data and b"url(#h)" not in clean.data
+    reference, rewritten = by_pdfium(original, (200, 120)), by_poppler(clean.data, (200, 120), tmp_path)
+    far = [(p, colour_at(reference, p), colour_at(rewritten, p)) for p in points
+           if distance(colour_at(reference, p), colour_at(rewritten, p)) > 16]
+    assert not far, far
+    drawn = [colour_at(rewritten, p) for p in points]
+    assert max(distance(a, b) for a in drawn for b in drawn) > 100  # a gradient, not one flat colour
+
+
+def test_the_corpus_diagram_was_white_in_poppler_and_now_shows_its_sky_and_sun(tmp_path: Path) -> None:
+    original = DIAGRAM.read_bytes()
+    clean = svg.clean(original)
+    assert gradient_of(clean.data, "sky-bm1") == {"id": "sky-bm1", "xlink:href": "#sky", "gradientUnits": "userSpaceOnUse",
+                                                  "x1": "0", "y1": "0", "x2": "0", "y2": "240"}
+    assert gradient_of(clean.data, "sun-bm1") == {"id": "sun-bm1", "xlink:href": "#sun", "gradientUnits": "userSpaceOnUse",
+                                                  "cx": "300", "cy": "70", "r": "40"}  # a circle's box is square: no transform
+    assert element(clean.data, "(//s:rect)[1]")["fill"] == "url(#sky-bm1)"
+    assert element(clean.data, "//s:circle")["fill"] == "url(#sun-bm1)"
+    sky = [(20, 20), (200, 40), (390, 130), (20, 230), (200, 225)]
+    sun = [(300, 70), (285, 60), (320, 85), (300, 100)]
+    before, after = by_poppler(original, (400, 240), tmp_path), by_poppler(clean.data, (400, 240), tmp_path)
+    assert all(colour_at(before, p) == (255, 255, 255) for p in sky + sun)  # the bug: poppler drew nothing
+    reference = by_pdfium(original, (400, 240))
+    assert all(distance(colour_at(reference, p), colour_at(after, p)) <= 12 for p in sky + sun)
+    assert distance(colour_at(after, (200, 2)), (0x1D, 0x3B, 0x72)) <= 12  # the sky's top stop, at the top
+    assert distance(colour_at(after, (200, 237)), (0xA9, 0xC8, 0xEF)) <= 12  # and its bottom one
+    assert distance(colour_at(after, (300, 70)), (0xFF, 0xF7, 0xC2)) <= 12  # the sun's centre
+
+
+# SVG's own definition (SVG 1.1, 13.2), for what WeasyPrint does not draw right in box units itself:
+# a rotated gradientTransform, reflect, a stroke, a curved path (it takes the control points for the box).
+
+Affine = tuple[float, float, float, float, float, float]
+
+
+def _then(m: Affine, n: Affine) -> Affine:
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + c * q, b * p + d * q, a * r + c * s, b * r + d * s, a * t + c * u + e, b * t + d * u + f)
+
+
+def _inverse_at(m: Affine, x: float, y: float) -> Point:
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    x, y = x - e, y - f
+    return (d * x - c * y) / det, (-b * x + a * y) / det
+
+
+def _rotate(degrees: float, cx: float, cy: float) -> Affine:
+    import math
+
+    t = math.radians(degrees)
+    turn = (math.cos(t), math.sin(t), -math.sin(t), math.cos(t), 0.0, 0.0)
+    return _then(_then((1, 0, 0, 1, cx, cy), turn), (1, 0, 0, 1, -cx, -cy))
+
+
+def stop_colour(t: float, spread: str = "pad") -> Rgb:
+    if spread == "reflect":
+        t = abs(t) % 2
+        t = 2 - t if t > 1 else t
+    elif spread == "repeat":
+        t = t % 1
+    t = min(1.0, max(0.0, t))
+    for (o0, c0), (o1, c1) in zip(STOP_COLOURS, STOP_COLOURS[1:]):
+        if t <= o1:
+            u = (t - o0) / (o1 - o0)
+            return tuple(round(a + (b - a) * u) for a, b in zip(c0, c1))  # type: ignore[return-value]
+    return STOP_COLOURS[-1][1]
+
+
+def spec_linear(q: Point, box: tuple[float, float, float, float], transform: Affine, p1: Point, p2: Point, spread: str = "pad") -> Rgb:
+    m = _then((box[2], 0, 0, box[3], box[0], box[1]), transform)
+    x, y = _inverse_at(m, *q)
+    vx, vy = p2[0] - p1[0], p2[1] - p1[1]
+    return stop_colour(((x - p1[0]) * vx + (y - p1[1]) * vy) / (vx * vx + vy * vy), spread)
+
+
+def spec_radial(q: Point, box: tuple[float, float, float, float], transform: Affine, c: Point, r: float) -> Rgb:
+    m = _then((box[2], 0, 0, box[3], box[0], box[1]), transform)
+    x, y = _inverse_at(m, *q)
+    return stop_colour(((x - c[0]) ** 2 + (y - c[1]) ** 2) ** 0.5 / r)
+
+
+IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+AS_SVG_DEFINES = [
+    ("linear, rotated gradientTransform, reflect",
+     f'<defs><linearGradient id="g" x2="0.5" spreadMethod="reflect" gradientTransform="rotate(30 0.5 0.5)">{STOPS}</linearGradient></defs>'
+     '<rect x="10" y="10" width="180" height="100" fill="url(#g)"/>', grid(15, 15, 185, 105),
+     lambda q: spec_linear(q, (10, 10, 180, 100), _rotate(30, 0.5, 0.5), (0, 0), (0.5, 0), "reflect")),
+    ("linear, skewed, reflect",
+     f'<defs><linearGradient id="g" x1="0.2" x2="0.5" spreadMethod="reflect" gradientTransform="skewX(20)">{STOPS}</linearGradient></defs>'
+     '<rect x="20" y="20" width="160" height="80" fill="url(#g)"/>', grid(25, 25, 175, 95, 10),
+     lambda q: spec_linear(q, (20, 20, 160, 80), (1, 0, 0.36397023426620234, 1, 0, 0), (0.2, 0), (0.5, 0), "reflect")),
+    ("radial on a curved path", f'<defs><radialGradient id="g" cx="0.5" cy="0.5" r="0.5">{STOPS}</radialGradient></defs>'
+     '<path d="M20 110 C 20 -23.333 180 -23.333 180 110 Z" fill="url(#g)"/>',  # its top is at y = 10, its control points at -23
+     grid(40, 50, 160, 105, 10),
+     lambda q: spec_radial(q, (20, 10, 160, 100), IDENTITY, (0.5, 0.5), 0.5)),
+    ("radial, rotated into an ellipse",
+     f'<defs><radialGradient id="g" cx="0.5" cy="0.5" r="0.4" gradientTransform="rotate(30 0.5 0.5)">{STOPS}</radialGradient></defs>'
+     '<circle cx="100" cy="60" r="55" fill="url(#g)"/>', inside_ellipse(100, 60, 55, 55),
+     lambda q: spec_radial(q, (45, 5, 110, 110), _rotate(30, 0.5, 0.5), (0.5, 0.5), 0.4)),
+]
+
+
+@pytest.mark.parametrize("body, points, expected", [c[1:] for c in AS_SVG_DEFINES], ids=[c[0] for c in AS_SVG_DEFINES])
+def test_a_box_gradient_rewritten_is_drawn_by_poppler_as_svg_defines_it(body: str, points: list[Point], expected: Callable[[Point], Rgb],
+                                                                        tmp_path: Path) -> None:
+    clean = svg.clean(picture(body))
+    assert clean.removed == () and b"url(#g)" not in clean.data
+    drawn = by_poppler(clean.data, (200, 120), tmp_path)
+    # pixel centres: the 3 x 3 mean at integer (x, y) is the colour at (x + 0.5, y + 0.5)
+    far = [(p, expected((p[0] + 0.5, p[1] + 0.5)), colour_at(drawn, p)) for p in points
+           if distance(expected((p[0] + 0.5, p[1] + 0.5)), colour_at(drawn, p)) > 14]
+    assert not far, far
+
+
+def test_the_box_is_folded_into_the_coordinates_and_a_radial_one_keeps_the_box_s_proportions() -> None:
+    clean = svg.clean(picture(f'<defs><linearGradient id="g" x2="1" y2="1">{STOPS}</linearGradient>'
+                              f'<radialGradient id="r">{STOPS}</radialGradient></defs>'
+                              '<rect x="10" y="20" width="200" height="100" fill="url(#g)"/>'
+                              '<rect width="200" height="100" fill="url(#r)"/><circle cx="50" cy="40" r="30" fill="url(#r)"/>'))
+    # t = 1 along the diagonal's normal in the box: the far corner (210, 120) is still t = 1
+    assert gradient_of(clean.data, "g-bm1") == {"id": "g-bm1", "xlink:href": "#g", "gradientUnits": "userSpaceOnUse",
+                                                "x1": "10", "y1": "20", "x2": "90", "y2": "180"}
+    # SVG's default radius 50% is half the box (WeasyPrint 70 takes 50% of the box's diagonal, 0.707)
+    assert gradient_of(clean.data, "r-bm1") == {"id": "r-bm1", "xlink:href": "#r", "gradientUnits": "userSpaceOnUse",
+                                                "gradientTransform": "matrix(1 0 0 0.5 0 0)", "cx": "100", "cy": "100", "r": "100"}
+    assert gradient_of(clean.data, "r-bm2") == {"id": "r-bm2", "xlink:href": "#r", "gradientUnits": "userSpaceOnUse",
+                                                "cx": "50", "cy": "40", "r": "30"}
+    # the author's gradients are kept as they were, for what else may use them
+    assert gradient_of(clean.data, "g") == {"id": "g", "x2": "1", "y2": "1"}
+
+
+def test_an_existing_gradient_transform_is_composed_after_the_box() -> None:
+    clean = svg.clean(picture(f'<defs><radialGradient id="g" cx="0.5" cy="0.5" r="0.5" fx="0.25" '
+                              f'gradientTransform="translate(0.5 0.5) scale(2 0.5) translate(-0.5 -0.5)">{STOPS}</radialGradient>'
+                              f'<linearGradient id="s" gradientTransform="rotate(90)">{STOPS}</linearGradient>'
+                              f'<radialGradient id="t" r="0.5" gradientTransform="rotate(30 0.5 0.5)">{STOPS}</radialGradient></defs>'
+                              '<rect x="10" y="10" width="100" height="100" fill="url(#g)"/>'
+                              '<rect x="10" y="10" width="100" height="50" fill="url(#s)"/><rect width="100" height="50" fill="url(#t)"/>'))
+    # user = box · transform: x = 10 + 100 (2 (u - 0.5) + 0.5) = 200 u - 40, y = 10 + 100 (0.5 (v - 0.5) + 0.5) = 50 v + 35;
+    # the largest stretch (200) goes to the coordinates, the matrix keeps the rest: no axis scaled up
+    assert gradient_of(clean.data, "g-bm1") == {"id": "g-bm1", "xlink:href": "#g", "gradientUnits": "userSpaceOnUse",
+                                                "gradientTransform": "matrix(1 0 0 0.25 -40 35)",
+                                                "cx": "100", "cy": "100", "r": "100", "fx": "50", "fy": "100"}
+    # a linear gradient under any matrix is a linear gradient: along y, down the box's height; the
+    # inherited rotation is undone for the new gradient, which refers to the old one (href)
+    assert gradient_of(clean.data, "s-bm1") == {"id": "s-bm1", "xlink:href": "#s", "gradientUnits": "userSpaceOnUse",
+                                                "gradientTransform": "matrix(1 0 0 1 0 0)", "x1": "10", "y1": "10", "x2": "10", "y2": "60"}
+    # a rotation of a non-square box: ellipses turned by 30 degrees, the matrix at most 1 on any axis
+    turned = gradient_of(clean.data, "t-bm1")
+    matrix = [float(v) for v in re.findall(r"-?[\d.]+", turned["gradientTransform"])]
+    a, b, c, d = matrix[:4]
+    stretch = ((a * a + b * b + c * c + d * d + ((a * a + b * b + c * c + d * d) ** 2 - 4 * (a * d - b * c) ** 2) ** 0.5) / 2) ** 0.5
+    assert stretch == pytest.approx(1, abs=1e-5) and b != 0  # turned, and not scaled up
+    k = float(turned["r"]) / 0.5
+    centre = (a * float(turned["cx"]) + c * float(turned["cy"]) + matrix[4], b * float(turned["cx"]) + d * float(turned["cy"]) + matrix[5])
+    assert centre == pytest.approx((50, 25), abs=1e-3) and k > 50
+
+
+def test_stops_and_attributes_come_through_href_as_svg_inherits_them() -> None:
+    clean = svg.clean(picture(f'<defs><linearGradient id="base" spreadMethod="reflect" x2="0.5">{STOPS}</linearGradient>'
+                              '<linearGradient id="tilted" xlink:href="#base" gradientTransform="scale(2 1)"/>'
+                              '<linearGradient id="leaf" href="#tilted" y2="0.5"/>'
+                              f'<linearGradient id="user" gradientUnits="userSpaceOnUse" x2="50">{STOPS}</linearGradient>'
+                              '<linearGradient id="user-child" xlink:href="#user"/>'
+                              '<linearGradient id="empty"/><linearGradient id="one"><stop stop-color="#f00"/></linearGradient>'
+                              '<linearGradient id="loop1" href="#loop2"/><linearGradient id="loop2" href="#loop1"/></defs>'
+                              '<rect width="100" height="100" fill="url(#leaf)"/><rect width="10" height="10" fill="url(#user-child)"/>'
+                              '<rect width="10" height="20" fill="url(#empty)"/><rect width="10" height="30" fill="url(#one)"/>'
+                              '<rect width="10" height="40" fill="url(#loop1)"/>'))
+    # leaf: x1 0, x2 0.5 (base), y2 0.5 (its own), scale(2 1) (tilted): in user space x2 = 100, y2 = 50 … along the
+    # normal of the scaled vector: w = L⁻ᵀ v = (0.5 / 200, 0.5 / 100), so (0, 0) + w |v|² / |w|² = (40, 80)
+    assert gradient_of(clean.data, "leaf-bm1") == {"id": "leaf-bm1", "xlink:href": "#leaf", "gradientUnits": "userSpaceOnUse",
+                                                   "gradientTransform": "matrix(1 0 0 1 0 0)", "x1": "0", "y1": "0", "x2": "40", "y2": "80"}
+    out = clean.data.decode()
+    assert 'fill="url(#user-child)"' in out  # userSpaceOnUse through href: nothing to do
+    assert 'fill="url(#empty)"' in out and 'fill="url(#one)"' in out  # no stops, one stop: painted flat, no pattern
+    assert 'fill="url(#loop1)"' in out  # a loop of hrefs has no stops either
+    assert not re.search(r'id="(user-child|empty|one|loop1|base|tilted)-bm', out)
+
+
+def test_under_cmyk_a_rewritten_gradient_prints_flat_and_only_the_author_s_are_counted(icc: bytes) -> None:
+    clean = svg.clean(picture('<defs><linearGradient id="base"><stop offset="0" stop-color="#000"/><stop offset="1" stop-color="#fff"/>'
+                              '</linearGradient><linearGradient id="g" xlink:href="#base" x2="0" y2="1"/></defs>'
+                              '<rect width="100" height="50" fill="url(#g)"/><rect y="60" width="100" height="50" fill="url(#g)"/>'
+                              '<circle cx="150" cy="60" r="30" stroke="url(#g)" fill="url(#base)"/>'))
+    assert len(re.findall(r"<linearGradient", clean.data.decode())) == 6  # base, g, g-bm1 to g-bm3 (a box each), base-bm1
+    assert svg.gradients(clean.data) == 2  # the author's two: the warning under CMYK names those
+    assert svg.gradients(picture(f'<defs><linearGradient id="g-bm1">{STOPS}</linearGradient></defs>{RECT}')) == 1  # an author's own -bm id
+    out = to_cmyk(clean.data, icc).decode()
+    # each new gradient's stops are the base's, through two hrefs: painted at their average, 50% black
+    assert out.count('fill="device-cmyk(0 0 0 0.5)"') == 3 and 'stroke="device-cmyk(0 0 0 0.5)"' in out
+
+
+def test_one_new_gradient_per_distinct_box_with_ids_that_are_free_and_the_same_every_time() -> None:
+    body = (f'<defs><linearGradient id="g">{STOPS}</linearGradient><linearGradient id="g-bm1">{STOPS}</linearGradient></defs>'
+            '<rect width="50" height="40" fill="url(#g)" stroke="url(#g)"/>'  # fill and stroke: one box, one gradient
+            '<rect width="50" height="40" fill="url(#g)" transform="translate(60 0)"/>'  # moved: its box in its own space is the same
+            '<rect x="120" width="50" height="40" fill="url(#g)"/><ellipse cx="25" cy="20" rx="25" ry="20" fill="url(#g)"/>')
+    clean = svg.clean(picture(body))
+    out = clean.data.decode()
+    paints = re.findall(r'(fill|stroke)="url\(#([^)]+)\)"', out)
+    assert paints == [("fill", "g-bm2"), ("stroke", "g-bm2"), ("fill", "g-bm2"), ("fill", "g-bm3"), ("fill", "g-bm2")]
+    assert out.count("<linearGradient") == 4  # g, the author's g-bm1, g-bm2 (0 0 50 40), g-bm3 (120 0 50 40)
+    assert gradient_of(clean.data, "g-bm1") == {"id": "g-bm1"}  # the author's own, untouched
+    assert clean == svg.clean(picture(body))
+
+
+def test_the_paint_is_pointed_at_the_new_gradient_where_it_wins() -> None:
+    clean = svg.clean(picture(
+        f'<style>.ruled {{ fill: url(#g) }} .loud {{ stroke: url(#g) !important }} .red {{ fill: #f00 }}</style>'
+        f'<defs><linearGradient id="g">{STOPS}</linearGradient></defs>'
+        '<rect id="attr" width="10" height="10" fill="url(#g) #000"/>'
+        '<rect id="style" width="10" height="20" fill="#00f" style="stroke:#000;fill:url(&quot;#g&quot;)"/>'
+        '<rect id="rule" class="ruled" width="10" height="30" fill="#00f"/>'
+        '<rect id="loud" class="loud" width="10" height="40" style="stroke:#0f0"/>'
+        '<g fill="url(#g)"><rect id="inherited" width="10" height="50"/><circle id="inherit" r="5" fill="inherit"/></g>'
+        '<rect id="overruled" class="red" width="10" height="60" fill="url(#g)"/>'))
+    out = clean.data
+    assert element(out, "//*[@id='attr']")["fill"] == "url(#g-bm1) #000"  # its fallback colour kept
+    assert element(out, "//*[@id='style']")["style"] == "stroke:#000;fill:url(#g-bm2)"
+    assert element(out, "//*[@id='style']")["fill"] == "#00f"
+    assert element(out, "//*[@id='rule']")["style"] == "fill:url(#g-bm3)"  # the style attribute beats the rule
+    assert element(out, "//*[@id='loud']")["style"] == "stroke:url(#g-bm4) !important"  # !important beats !important rule
+    assert element(out, "//*[@id='inherited']")["fill"] == "url(#g-bm5)"  # each child its own box
+    assert element(out, "//*[@id='inherit']")["fill"] == "url(#g-bm6)"
+    assert element(out, "//s:g")["fill"] == "url(#g)"
+    assert element(out, "//*[@id='overruled']") == {"id": "overruled", "class": "red", "width": "10", "height": "60", "fill": "url(#g)"}
+    assert gradient_of(out, "g-bm6") == {"id": "g-bm6", "xlink:href": "#g", "gradientUnits": "userSpaceOnUse",
+                                         "x1": "-5", "y1": "-5", "x2": "5", "y2": "-5"}
+    assert b"g-bm7" not in out
+
+
+@pytest.mark.parametrize("body, where", [
+    ('<text x="5" y="20" fill="url(#g)">Sky</text>', "text"),
+    ('<text x="5" y="20"><tspan fill="url(#g)">Sky</tspan></text>', "text"),
+    ('<g fill="url(#g)"><text x="5" y="20">Sky</text></g>', "text"),
+    ('<defs><rect id="r" width="10" height="10"/></defs><use href="#r" fill="url(#g)"/>', "use"),
+    ('<rect width="2em" height="10" fill="url(#g)"/>', "rect"),  # its box depends on the font size
+    ('<symbol id="s"><rect width="50%" height="10" fill="url(#g)"/></symbol><use href="#s"/>', "rect"),
+    ('<path d="M 0 0 L 10 oops" fill="url(#g)"/>', "path"),
+    ('<rect width="10" height="10" fill="url(#t)"/>', "rect"),  # a transform that cannot be read
+])
+def test_a_gradient_whose_box_cannot_be_known_is_left_with_a_note(body: str, where: str) -> None:
+    gid = "t" if "url(#t)" in body else "g"
+    clean = svg.clean(picture(f'<defs><linearGradient id="g" x2="0" y2="1">{STOPS}</linearGradient>'
+                              f'<linearGradient id="t" gradientTransform="rotate(1turn)">{STOPS}</linearGradient></defs>{body}'))
+    assert clean.removed == (f"gradient '{gid}' on <{where}> may not show in some PDF viewers",)
+    assert svg.is_note(clean.removed[0])
+    assert f"url(#{gid})".encode() in clean.data and b"-bm" not in clean.data
+
+
+@pytest.mark.parametrize("body", [
+    f'<defs><linearGradient id="u" gradientUnits="userSpaceOnUse" x2="100">{STOPS}</linearGradient></defs>'
+    '<text x="5" y="20" fill="url(#u)">Sky</text><use href="#x" fill="url(#u)"/><rect id="x" width="1em" height="1" fill="url(#u)"/>',
+    f'<defs><linearGradient id="g">{STOPS}</linearGradient></defs><line x1="0" y1="5" x2="100" y2="5" stroke="url(#g)"/>'
+    '<rect width="0" height="10" fill="url(#g)"/>',  # no area: SVG draws such a gradient nowhere
+    f'<defs><linearGradient id="g">{STOPS}</linearGradient></defs><text x="5" y="20" fill="#000">Sky</text>',
+])
+def test_what_needs_no_rewriting_gets_no_note(body: str) -> None:
+    clean = svg.clean(picture(body))
+    assert clean.removed == () and b"-bm" not in clean.data
+
+
+def test_percentages_of_an_element_are_of_the_nearest_svg_viewport() -> None:
+    clean = svg.clean(picture(f'<defs><linearGradient id="g" x2="0" y2="1">{STOPS}</linearGradient></defs>'
+                              '<rect x="10%" width="50%" height="100%" fill="url(#g)"/>'
+                              '<svg x="100" width="100" height="50" viewBox="0 0 40 20"><rect y="25%" width="100%" height="50%" fill="url(#g)"/></svg>'))
+    assert clean.removed == ()
+    assert gradient_of(clean.data, "g-bm1") == {"id": "g-bm1", "xlink:href": "#g", "gradientUnits": "userSpaceOnUse",
+                                                "x1": "20", "y1": "0", "x2": "20", "y2": "120"}  # 200 x 120 viewBox
+    assert gradient_of(clean.data, "g-bm2")["y1"] == "5" and gradient_of(clean.data, "g-bm2")["y2"] == "15"  # the inner 40 x 20
+
+
+@pytest.mark.parametrize("d, box", [
+    ("M20 110 C 20 -23.333 180 -23.333 180 110 Z", (20, 10, 160, 100)),  # a curve's top, not its control points'
+    ("M 10 50 A 40 40 0 0 1 90 50", (10, 10, 80, 40)),  # the upper half of a circle
+    ("M10,50a40,40 0 1,0 80,0", (10, 50, 80, 40)),  # its lower half, relative and packed
+    ("M0 0 h10 v10 z m 20 20 l 5 5", (0, 0, 25, 25)),
+    ("M 0 0 Q 50 100 100 0", (0, 0, 100, 50)),
+    ("M 0 0 L 10 oops", None),
+])
+def test_a_path_s_box_is_exact(d: str, box: tuple[float, float, float, float] | None) -> None:
+    found = svg.path_box(d)
+    if box is None:
+        assert found is None
+    else:
+        assert found is not None and (found.x, found.y, found.width, found.height) == pytest.approx(box, abs=1e-3)
+
+
+def test_the_author_reads_the_note_in_the_image_s_one_warning(tiny_book: Path) -> None:
+    ch = svg_book(tiny_book, picture(f'<script>x()</script><defs><linearGradient id="sky">{STOPS}</linearGradient></defs>'
+                                     '<rect width="100" height="60" fill="url(#sky)"/><text x="5" y="80" fill="url(#sky)">Sky</text>'))
+    reporter = Reporter()
+    img = load_book(tiny_book, reporter).images[0]
+    assert [str(w) for w in reporter.warnings] == [
+        f"{ch}:7: warning: SVG 'images/x.svg': removed <script> (not allowed in a book's SVG); gradient 'sky' on <text> may "
+        "not show in some PDF viewers (poppler-based ones such as evince draw a gradient in objectBoundingBox units as nothing: "
+        "give it gradientUnits=\"userSpaceOnUse\")"]
+    assert b'fill="url(#sky-bm1)"' in img.data and b'<text x="5" y="80" fill="url(#sky)">' in img.data
+    assert svg.removed_message("a.svg", ("gradient 'g' on <use> may not show in some PDF viewers",)).startswith(
+        "SVG 'a.svg': gradient 'g' on <use> may not show in some PDF viewers (poppler-based")
+    assert svg.removed_message("a.svg", ("<script>",)) == "SVG 'a.svg': removed <script> (not allowed in a book's SVG)"
+
+
+def test_a_shape_a_use_draws_keeps_what_it_inherits_there_and_clip_paths_are_left_alone() -> None:
+    clean = svg.clean(picture(f'<defs><linearGradient id="g">{STOPS}</linearGradient>'
+                              '<g id="reused" fill="url(#g)"><rect id="inheriting" width="10" height="10"/>'
+                              '<rect id="own" width="10" height="20" fill="url(#g)"/></g>'
+                              '<clipPath id="c"><rect id="clip" width="1em" height="10" fill="url(#g)"/></clipPath></defs>'
+                              '<use href="#reused" fill="#f00"/><rect width="30" height="30" clip-path="url(#c)"/>'))
+    # drawn by the <use>, the first rect inherits the <use>'s red there: it keeps inheriting, with a note
+    assert clean.removed == ("gradient 'g' on <rect> may not show in some PDF viewers",)
+    assert "fill" not in element(clean.data, "//*[@id='inheriting']")
+    assert element(clean.data, "//*[@id='own']")["fill"] == "url(#g-bm1)"  # its own paint: the same in every <use>
+    assert element(clean.data, "//*[@id='clip']")["fill"] == "url(#g)"  # a clip path's paint is never drawn
+
+
+def test_the_new_gradient_refers_to_the_old_one_with_xlink_href_even_where_xlink_was_not_declared(tmp_path: Path) -> None:
+    data = (b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="120" viewBox="0 0 200 120"><defs>'
+            + f'<linearGradient id="g" x2="0" y2="1">{STOPS}</linearGradient></defs>'.encode()
+            + b'<rect x="10" y="10" width="180" height="100" fill="url(#g)"/></svg>')
+    clean = svg.clean(data)
+    assert b'<linearGradient xmlns:xlink="http://www.w3.org/1999/xlink" id="g-bm1" xlink:href="#g" ' in clean.data
+    drawn = by_poppler(clean.data, (200, 120), tmp_path)
+    assert distance(colour_at(drawn, (100, 12)), STOP_COLOURS[0][1]) <= 12
+    assert distance(colour_at(drawn, (100, 60)), STOP_COLOURS[1][1]) <= 12
+    assert distance(colour_at(drawn, (100, 107)), STOP_COLOURS[2][1]) <= 12

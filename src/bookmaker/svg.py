@@ -16,6 +16,10 @@ WeasyPrint fetches what it refers to, so a book's SVG is cleaned with an **allow
   local ``#id``, no at-rule (``@import``, ``@font-face``);
 - ``<use>``: references that loop or expand past `MAX_DRAWN` elements (a "use bomb") are refused.
 
+A gradient in its element's bounding box (``gradientUnits="objectBoundingBox"``, the default) is
+rewritten into user space for the element's exact box (`user_space_gradients`): WeasyPrint draws
+the other kind as a pattern that poppler-based PDF viewers leave blank.
+
 What is removed is returned, so the build can warn where the manuscript names the file. Editor
 metadata (Inkscape, Sodipodi, Illustrator, RDF) is dropped without a word: it is inert and every
 editor writes it. `to_cmyk` turns a clean SVG's colours into ``device-cmyk()`` for CMYK printers.
@@ -27,7 +31,7 @@ import base64
 import binascii
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -118,7 +122,8 @@ _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|jpg)\s*;\s*base64\s*,(.*)$", re
 
 @dataclass(frozen=True)
 class CleanSvg:
-    """A cleaned SVG: UTF-8 XML, its intrinsic size in CSS px (96 per inch), what was taken out."""
+    """A cleaned SVG: UTF-8 XML, its intrinsic size in CSS px (96 per inch), what was taken out
+    (and the notes of `is_note`, for the same warning)."""
 
     data: bytes
     width_px: float
@@ -617,6 +622,537 @@ def has_drawing(root: Element) -> bool:
     return False
 
 
+# --- gradients in a box: drawn by every PDF viewer ------------------------------------------------
+#
+# WeasyPrint 70 paints an SVG gradient as a tiling pattern. For the default
+# gradientUnits="objectBoundingBox" its tile is the unit square, scaled up to the element by the
+# pattern's /Matrix (weasyprint/svg/defs.py `draw_gradient`): Ghostscript and PDFium draw it,
+# poppler (pdftoppm, evince, most previewers) leaves the area white. In user space the tile is the
+# element's box at the page's scale and every viewer draws it. So each such gradient is rewritten,
+# per element box, as a userSpaceOnUse gradient with the same geometry (SVG 1.1, 13.2: the box maps
+# [0,1]² onto the element, then gradientTransform).
+
+GRADIENTS = frozenset({"linearGradient", "radialGradient"})
+SHAPES = frozenset("rect circle ellipse line polyline polygon path".split())
+GRADIENT_NOTE = "may not show in some PDF viewers"  # the end of each note `clean` adds for the author
+_GRADIENT_HINT = " (poppler-based ones such as evince draw a gradient in objectBoundingBox units as nothing: " \
+                 "give it gradientUnits=\"userSpaceOnUse\")"
+_GRADIENT_ATTRIBUTES = ("gradientUnits", "gradientTransform", "spreadMethod", "x1", "y1", "x2", "y2",
+                        "cx", "cy", "r", "fx", "fy", "fr")
+_PAINTS = ("fill", "stroke")
+_PAINT_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)['\"]?\s*\)")
+_DERIVED_ID = re.compile(r"^(.+)-bm\d+$")
+_TRANSFORM = re.compile(r"\s*(matrix|translate|scale|rotate|skewX|skewY)\s*\(([^()]*)\)\s*,?", re.I)
+_NEW_VIEWPORT = frozenset("symbol pattern marker mask clipPath".split())  # percentages there are not the <svg>'s
+
+Affine = tuple[float, float, float, float, float, float]  # SVG's matrix(a b c d e f)
+IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Box:
+    """An element's bounding box in its own user space: its geometry, no stroke (SVG 1.1, 7.11)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def has_area(self) -> bool:
+        """A box with no width or height makes an objectBoundingBox gradient draw nothing (SVG 1.1, 7.11)."""
+        return self.width > 0 and self.height > 0
+
+
+@dataclass(frozen=True)
+class GradientTemplate:
+    """A gradient with what it inherits through ``href`` resolved, as SVG and WeasyPrint resolve it:
+    each attribute from the first gradient of the chain that sets it, the stops of the first that has any."""
+
+    element: Element
+    id: str
+    kind: str  # linearGradient | radialGradient
+    values: tuple[tuple[str, str], ...]
+    stops: int
+
+    def get(self, name: str) -> str | None:
+        return dict(self.values).get(name)
+
+    @property
+    def in_box(self) -> bool:
+        return (self.get("gradientUnits") or "").strip() != "userSpaceOnUse"
+
+
+@dataclass(frozen=True)
+class Paint:
+    """An element's computed fill or stroke and where it comes from, so that a new value can be put
+    where it wins: its own attribute, a <style> rule (``rule!``: !important), its style attribute, or
+    inherited from its parent."""
+
+    value: str
+    source: str  # attribute | rule | style | rule! | style! | inherited
+    inherited: bool = False  # the parent's value (also through the keyword "inherit")
+
+
+def _multiply(m: Affine, n: Affine) -> Affine:
+    """m·n: n applied first (SVG's transform lists post-multiply, left to right)."""
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + c * q, b * p + d * q, a * r + c * s, b * r + d * s, a * t + c * u + e, b * t + d * u + f)
+
+
+def _apply(m: Affine, x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+def parse_transform(value: str | None) -> Affine | None:
+    """An SVG transform list as one matrix; IDENTITY when absent, None when it cannot be read."""
+    if value is None or value.strip() in ("", "none"):
+        return IDENTITY
+    matrix, at = IDENTITY, 0
+    while at < len(value):
+        m = _TRANSFORM.match(value, at)
+        if not m:
+            return None if value[at:].strip() else matrix
+        at = m.end()
+        try:
+            args = [float(v) for v in re.split(r"[\s,]+", m.group(2).strip()) if v]
+        except ValueError:
+            return None
+        step = _transform_step(m.group(1).lower(), args)
+        if step is None:
+            return None
+        matrix = _multiply(matrix, step)
+    return matrix
+
+
+def _transform_step(name: str, args: list[float]) -> Affine | None:
+    from math import cos, radians, sin, tan
+
+    n = len(args)
+    if name == "matrix" and n == 6:
+        return args[0], args[1], args[2], args[3], args[4], args[5]
+    if name == "translate" and n in (1, 2):
+        return 1.0, 0.0, 0.0, 1.0, args[0], args[1] if n == 2 else 0.0
+    if name == "scale" and n in (1, 2):
+        return args[0], 0.0, 0.0, args[1] if n == 2 else args[0], 0.0, 0.0
+    if name == "rotate" and n in (1, 3):
+        a = radians(args[0])
+        turn = (cos(a), sin(a), -sin(a), cos(a), 0.0, 0.0)
+        if n == 1:
+            return turn
+        cx, cy = args[1], args[2]
+        return _multiply(_multiply((1.0, 0.0, 0.0, 1.0, cx, cy), turn), (1.0, 0.0, 0.0, 1.0, -cx, -cy))
+    if name == "skewx" and n == 1:
+        return 1.0, 0.0, tan(radians(args[0])), 1.0, 0.0, 0.0
+    if name == "skewy" and n == 1:
+        return 1.0, tan(radians(args[0])), 0.0, 1.0, 0.0, 0.0
+    return None
+
+
+def _coordinate(value: float) -> str:
+    """A number for a rewritten gradient: finer than `_number`, a gradient spans a whole picture."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+# --- element boxes
+
+Viewport = tuple[float, float] | None  # the nearest <svg>'s viewBox size, for percentages; None: unknown
+
+
+def _user_length(value: str | None, axis: str, viewport: Viewport, default: float | None = 0.0) -> float | None:
+    """A coordinate or length in user units; None when it cannot be known here (em, ex, an unknown %)."""
+    if value is None or not value.strip():
+        return default
+    m = _LENGTH.match(value)
+    if not m:
+        return None
+    unit = (m.group(2) or "").lower()
+    number = float(m.group(1))
+    if unit == "%":
+        if viewport is None:
+            return None
+        width, height = viewport
+        side = {"x": width, "y": height}.get(axis, ((width ** 2 + height ** 2) / 2) ** 0.5)
+        return number / 100 * side
+    if unit in ("em", "ex"):
+        return None  # depends on the font size the element inherits
+    return number * CSS_PX[unit]
+
+
+def _span(xs: list[float], ys: list[float]) -> Box:
+    return Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _points_box(value: str | None) -> Box | None:
+    try:
+        numbers = [float(v) for v in re.split(r"[\s,]+", (value or "").strip()) if v]
+    except ValueError:
+        return None
+    pairs = len(numbers) // 2  # an odd number: drawn up to the last whole point
+    if not pairs:
+        return Box(0.0, 0.0, 0.0, 0.0)
+    return _span(numbers[0:2 * pairs:2], numbers[1:2 * pairs:2])
+
+
+def path_box(d: str | None) -> Box | None:
+    """A path's exact box (curves and arcs at their extremes, not their control points): svg.path."""
+    try:
+        from svg.path import parse_path
+    except ImportError:  # not installed: such a path keeps its gradient, with the note
+        return None
+    if not (d or "").lstrip(" \t\r\n").startswith(("M", "m")):
+        return Box(0.0, 0.0, 0.0, 0.0)  # path data starts with a moveto, or nothing is drawn (SVG 1.1, F.2)
+    try:
+        path = parse_path(d or "")
+        if not len(path):
+            return Box(0.0, 0.0, 0.0, 0.0)
+        x0, y0, x1, y1 = path.boundingbox()
+    except (ValueError, IndexError, ZeroDivisionError, OverflowError):
+        return None
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def shape_box(el: Element, viewport: Viewport) -> Box | None:
+    """The box of a shape element from its attributes; None when it cannot be known exactly."""
+    local = etree.QName(el).localname
+
+    def length(name: str, axis: str, default: float | None = 0.0) -> float | None:
+        return _user_length(el.get(name), axis, viewport, default)
+
+    if local == "rect":
+        x, y, w, h = length("x", "x"), length("y", "y"), length("width", "x"), length("height", "y")
+        if x is None or y is None or w is None or h is None:
+            return None
+        return Box(x, y, max(w, 0.0), max(h, 0.0))
+    if local in ("circle", "ellipse"):
+        cx, cy = length("cx", "x"), length("cy", "y")
+        if local == "circle":
+            rx = ry = length("r", "d")
+        else:
+            given = {name: el.get(name) is not None and el.get(name).strip() not in ("", "auto") for name in ("rx", "ry")}
+            rx, ry = length("rx", "x"), length("ry", "y")
+            if given["rx"] != given["ry"]:  # SVG 2: an "auto" radius is the other one
+                rx, ry = (rx, rx) if given["rx"] else (ry, ry)
+        if cx is None or cy is None or rx is None or ry is None:
+            return None
+        rx, ry = max(rx, 0.0), max(ry, 0.0)
+        return Box(cx - rx, cy - ry, 2 * rx, 2 * ry)
+    if local == "line":
+        ends = [length(name, name[0]) for name in ("x1", "y1", "x2", "y2")]
+        if any(v is None for v in ends):
+            return None
+        x1, y1, x2, y2 = ends  # type: ignore[misc]
+        return _span([x1, x2], [y1, y2])
+    if local in ("polyline", "polygon"):
+        return _points_box(el.get("points"))
+    if local == "path":
+        return path_box(el.get("d"))
+    return None
+
+
+# --- gradients, resolved and rewritten
+
+def _gradient_template(gradient: Element, ids: dict[str, Element]) -> GradientTemplate:
+    values: dict[str, str] = {}
+    stops = 0
+    seen: set[int] = set()
+    el: Element | None = gradient
+    alive = []  # lxml proxies kept alive so that id() stays theirs
+    while el is not None and id(el) not in seen and etree.QName(el).localname in GRADIENTS and len(seen) < 64:
+        seen.add(id(el))
+        alive.append(el)
+        for name in _GRADIENT_ATTRIBUTES:
+            if name not in values and el.get(name) is not None:
+                values[name] = el.get(name)
+        if not stops:
+            stops = sum(1 for child in el if isinstance(child.tag, str) and etree.QName(child).localname == "stop")
+        el = _use_target(el, ids)
+    return GradientTemplate(gradient, gradient.get("id"), etree.QName(gradient).localname, tuple(values.items()), stops)
+
+
+def _fraction(value: str | None, default: float) -> float | None:
+    """A gradient coordinate in objectBoundingBox units: a number or a percentage of the box."""
+    if value is None or not value.strip():
+        return default
+    m = _LENGTH.match(value)
+    if not m or (m.group(2) or "") not in ("", "%"):
+        return None
+    return float(m.group(1)) / (100 if m.group(2) else 1)
+
+
+def _in_box_geometry(template: GradientTemplate, box: Box) -> dict[str, str] | None:
+    """The attributes of a userSpaceOnUse gradient drawing `template` exactly as it is drawn in `box`;
+    None when its values cannot be read or its transform cannot be inverted."""
+    transform = parse_transform(template.get("gradientTransform"))
+    if transform is None:
+        return None
+    matrix = _multiply((box.width, 0.0, 0.0, box.height, box.x, box.y), transform)
+    if abs(matrix[0] * matrix[3] - matrix[1] * matrix[2]) < 1e-12:
+        return None
+    if template.kind == "linearGradient":
+        values = _linear_in_user_space(template, matrix)
+    else:
+        values = _radial_in_user_space(template, matrix)
+    if values is not None and "gradientTransform" not in values and template.get("gradientTransform") is not None:
+        values["gradientTransform"] = "matrix(1 0 0 1 0 0)"  # or it would inherit the box's one through href
+    return values
+
+
+def _linear_in_user_space(template: GradientTemplate, m: Affine) -> dict[str, str] | None:
+    """Any affine image of a linear gradient is a linear gradient: t(q) = (M⁻¹q − p1)·v/|v|², so in user
+    space it runs from M·p1 along w = L⁻ᵀv for |v|²/|w|² (L: M's linear part): no gradientTransform left."""
+    ends = [_fraction(template.get(name), default) for name, default in (("x1", 0.0), ("y1", 0.0), ("x2", 1.0), ("y2", 0.0))]
+    if any(v is None for v in ends):
+        return None
+    x1, y1, x2, y2 = ends  # type: ignore[misc]
+    a, b, c, d = m[:4]
+    det = a * d - b * c
+    vx, vy = x2 - x1, y2 - y1
+    wx, wy = (d * vx - b * vy) / det, (-c * vx + a * vy) / det  # L⁻ᵀ v
+    px, py = _apply(m, x1, y1)
+    w2 = wx * wx + wy * wy
+    scale = (vx * vx + vy * vy) / w2 if w2 else 0.0
+    return {"x1": _coordinate(px), "y1": _coordinate(py), "x2": _coordinate(px + wx * scale), "y2": _coordinate(py + wy * scale)}
+
+
+def _radial_in_user_space(template: GradientTemplate, m: Affine) -> dict[str, str] | None:
+    """A similarity (the box square, the transform a rotation or a uniform scale) maps circles to
+    circles: centre, focus and radii are mapped, no transform. Otherwise the circles are ellipses:
+    the coordinates are scaled by k, the largest stretch of the matrix, and gradientTransform is the
+    matrix over k, so no axis is scaled up (poppler draws a pattern scaled up by much as nothing)."""
+    cx, cy, r = (_fraction(template.get(name), 0.5) for name in ("cx", "cy", "r"))
+    if cx is None or cy is None or r is None:
+        return None
+    fx, fy = _fraction(template.get("fx"), cx), _fraction(template.get("fy"), cy)
+    fr = _fraction(template.get("fr"), 0.0)
+    if fx is None or fy is None or fr is None:
+        return None
+    a, b, c, d, e, f = m
+    tolerance = 1e-9 * max(abs(a), abs(b), abs(c), abs(d))
+    similar = (abs(a - d) <= tolerance and abs(b + c) <= tolerance) or (abs(a + d) <= tolerance and abs(b - c) <= tolerance)
+    values: dict[str, str] = {}
+    if similar:
+        k = abs(a * d - b * c) ** 0.5
+        (cx, cy), (fx, fy) = _apply(m, cx, cy), _apply(m, fx, fy)
+    else:
+        total, det = a * a + b * b + c * c + d * d, a * d - b * c
+        k = ((total + max(0.0, total * total - 4 * det * det) ** 0.5) / 2) ** 0.5
+        cx, cy, fx, fy = cx * k, cy * k, fx * k, fy * k
+        values["gradientTransform"] = "matrix({})".format(" ".join(_coordinate(v) for v in (a / k, b / k, c / k, d / k, e, f)))
+    values.update(cx=_coordinate(cx), cy=_coordinate(cy), r=_coordinate(r * k))
+    if template.get("fx") is not None or template.get("fy") is not None:  # else the focus is the new centre
+        values.update(fx=_coordinate(fx), fy=_coordinate(fy))
+    if template.get("fr") is not None:
+        values["fr"] = _coordinate(fr * k)
+    return values
+
+
+def derived_from(gradient: Element) -> str | None:
+    """The id of the author's gradient that `gradient` was written for by `clean`, or None if it is
+    the author's: its id is ``<id>-bm<n>``, it has no stops and it refers to ``#<id>``."""
+    m = _DERIVED_ID.match(gradient.get("id") or "")
+    href = (gradient.get(f"{{{XLINK_NS}}}href") or gradient.get("href") or "").strip()
+    if m and href == f"#{m.group(1)}" and not any(isinstance(c.tag, str) for c in gradient):
+        return m.group(1)
+    return None
+
+
+class _BoxGradients:
+    """The new gradients, one per gradient and distinct box, with deterministic ids (``sky-bm1``…)."""
+
+    def __init__(self, ids: dict[str, Element]) -> None:
+        self._ids = ids
+        self._made: dict[tuple[str, Box], str | None] = {}
+        self._count: dict[str, int] = {}
+        self._last: dict[str, Element] = {}  # each gradient's last new one: the next goes after it
+
+    def for_box(self, template: GradientTemplate, box: Box) -> str | None:
+        key = (template.id, Box(*(round(v, 6) for v in (box.x, box.y, box.width, box.height))))
+        if key not in self._made:
+            values = _in_box_geometry(template, box)
+            self._made[key] = self._add(template, values) if values is not None else None
+        return self._made[key]
+
+    def _add(self, template: GradientTemplate, values: dict[str, str]) -> str:
+        n = self._count.get(template.id, 0)
+        while True:
+            n += 1
+            new_id = f"{template.id}-bm{n}"
+            if new_id not in self._ids:
+                break
+        self._count[template.id] = n
+        original = template.element
+        nsmap = dict(original.nsmap)
+        if XLINK_NS not in nsmap.values() and "xlink" not in nsmap:
+            nsmap["xlink"] = XLINK_NS  # for xlink:href, not lxml's ns0:href
+        new = etree.Element(original.tag, nsmap=nsmap)
+        new.set("id", new_id)
+        new.set(f"{{{XLINK_NS}}}href", f"#{template.id}")  # its stops, spreadMethod…, through href
+        new.set("gradientUnits", "userSpaceOnUse")
+        for name in _GRADIENT_ATTRIBUTES:
+            if name in values:
+                new.set(name, values[name])
+        new.tail = original.tail
+        self._last.get(template.id, original).addnext(new)
+        self._last[template.id] = new
+        self._ids[new_id] = new
+        return new_id
+
+
+def _paint_rules(root: Element) -> "tuple[Any, Any] | None":
+    """cssselect2 matchers (normal, !important) of the <style> rules that set fill or stroke, the way
+    WeasyPrint's SVG cascade matches them; None when no rule does."""
+    import cssselect2
+    import tinycss2
+
+    normal, important = cssselect2.Matcher(), cssselect2.Matcher()
+    found = False
+    for style in root.iter(f"{{{SVG_NS}}}style"):
+        for rule in tinycss2.parse_stylesheet(style.text or "", skip_comments=True, skip_whitespace=True):
+            if rule.type != "qualified-rule":
+                continue
+            declarations = [(name, value, imp) for name, value, imp, _ in
+                            _declarations(tinycss2.parse_blocks_contents(rule.content, skip_comments=True, skip_whitespace=True))
+                            if name in _PAINTS]
+            if not declarations:
+                continue
+            try:
+                selectors = cssselect2.compile_selector_list(rule.prelude)
+            except cssselect2.SelectorError:
+                continue
+            for selector in selectors:
+                if selector.pseudo_element is None and not selector.never_matches:
+                    for matcher, flag in ((normal, False), (important, True)):
+                        chosen = [(name, value) for name, value, imp in declarations if imp == flag]
+                        if chosen:
+                            matcher.add_selector(selector, chosen)
+                            found = True
+    return (normal, important) if found else None
+
+
+def _own_paints(el: Element, wrapper: Any, rules: "tuple[Any, Any] | None") -> dict[str, Paint]:
+    """The fill and stroke `el` declares itself, by the cascade's order: attribute, rules, style
+    attribute, !important rules, !important style."""
+    own: dict[str, Paint] = {}
+    for prop in _PAINTS:
+        if el.get(prop) is not None:
+            own[prop] = Paint(el.get(prop).strip(), "attribute")
+    style = parse_declarations(el.get("style") or "") if el.get("style") else ()
+    layers: list[tuple[str, list[tuple[str, str]]]] = []
+    if rules is not None and wrapper is not None:
+        layers += [("rule", d) for *_, d in rules[0].match(wrapper)]
+    layers.append(("style", [(name, value) for name, value, imp, _ in style if not imp]))
+    if rules is not None and wrapper is not None:
+        layers += [("rule!", d) for *_, d in rules[1].match(wrapper)]
+    layers.append(("style!", [(name, value) for name, value, imp, _ in style if imp]))
+    for source, declarations in layers:
+        for name, value in declarations:
+            if name in _PAINTS:
+                own[name] = Paint(value.strip(), source)
+    return own
+
+
+def _point_at(el: Element, prop: str, paint: Paint, new_id: str) -> None:
+    """Make `el`'s `prop` the new gradient, at the place where its current value wins."""
+    value = _PAINT_URL.sub(f"url(#{new_id})", paint.value, count=1)
+    if paint.source in ("attribute", "inherited"):
+        el.set(prop, value)  # an attribute beats inheritance, and nothing else sets `prop` here
+        return
+    important = paint.source.endswith("!")
+    kept = [f"{name}:{v}{' !important' if imp else ''}" for name, v, imp, _ in parse_declarations(el.get("style") or "")
+            if name != prop]
+    el.set("style", ";".join(kept + [f"{prop}:{value}{' !important' if important else ''}"]))
+
+
+@dataclass(frozen=True)
+class _Inside:
+    """What an element inherits from where it is in the tree, for `user_space_gradients`."""
+
+    paints: dict[str, Paint]
+    viewport: Viewport
+    reused: bool = False  # in a subtree a <use> draws: what it inherits is the <use>'s there, not this
+    clipping: bool = False  # in a <clipPath>: only the shape counts, never its paint
+
+
+def user_space_gradients(root: Element) -> list[str]:
+    """Rewrite every objectBoundingBox gradient painted on a shape whose box is known exactly into a
+    userSpaceOnUse one (see the section's comment), the shape's fill or stroke pointed at it; the notes
+    for the gradients left as they are (on text, <use>, or a shape whose box cannot be known here)."""
+    ids = _ids(root)
+    templates = {gid: _gradient_template(el, ids) for gid, el in ids.items() if etree.QName(el).localname in GRADIENTS}
+    if not any(t.in_box and t.stops > 1 for t in templates.values()):
+        return []
+    rules = _paint_rules(root)
+    reused = {target.get("id") for el in root.iter(f"{{{SVG_NS}}}use") if (target := _use_target(el, ids)) is not None}
+    made = _BoxGradients(ids)
+    notes: list[str] = []
+    box = _viewbox(root.get("viewBox"))
+    top = _Inside({"fill": Paint("black", "inherited"), "stroke": Paint("none", "inherited")}, (box[2], box[3]) if box else None)
+    stack: list[tuple[Element, Any, _Inside]] = [(root, _wrapper(root) if rules is not None else None, top)]
+    while stack:
+        el, wrapper, inside = stack.pop()
+        local = etree.QName(el).localname
+        here = replace(inside, reused=inside.reused or el.get("id") in reused, clipping=inside.clipping or local == "clipPath")
+        own = _own_paints(el, wrapper, rules)
+        paints = {prop: _resolve_inherit(own.get(prop), inside.paints[prop]) for prop in _PAINTS}
+        for prop, paint in paints.items():
+            m = _PAINT_URL.search(paint.value)
+            template = templates.get(m.group(1)) if m else None
+            if template is None or not template.in_box or template.stops < 2 or here.clipping:
+                continue
+            note = f"gradient '{template.id}' on <{'text' if local in TEXT else local}> {GRADIENT_NOTE}"
+            if local in TEXT or local == "use":
+                notes.append(note)
+            elif local in SHAPES:
+                if here.reused and paint.inherited:
+                    notes.append(note)  # each <use> of it may give it another paint
+                    continue
+                shape = shape_box(el, here.viewport)
+                new_id = made.for_box(template, shape) if shape is not None and shape.has_area else None
+                if new_id is not None:
+                    _point_at(el, prop, paint, new_id)
+                elif shape is None or shape.has_area:
+                    notes.append(note)
+        children = ([(w.etree_element, w) for w in wrapper.iter_children()] if wrapper is not None
+                    else [(child, None) for child in el if isinstance(child.tag, str)])
+        inner = replace(here, paints=paints, viewport=_inner_viewport(el, local, here.viewport))
+        stack.extend((child, w, inner) for child, w in reversed(children))
+    return notes
+
+
+def _wrapper(root: Element) -> Any:
+    import cssselect2
+
+    return cssselect2.ElementWrapper.from_xml_root(root)
+
+
+def _resolve_inherit(own: Paint | None, parent: Paint) -> Paint:
+    if own is None:
+        return Paint(parent.value, "inherited", inherited=True)
+    if own.value == "inherit":
+        return Paint(parent.value, own.source, inherited=True)
+    return own
+
+
+def _inner_viewport(el: Element, local: str, viewport: Viewport) -> Viewport:
+    """The viewport percentages refer to inside `el`: a nested <svg>'s own, none known inside a symbol,
+    pattern, marker, mask or clipPath (their user space is set where they are used)."""
+    if local in _NEW_VIEWPORT:
+        return None
+    if local != "svg" or el.getparent() is None:
+        return viewport
+    try:
+        box = _viewbox(el.get("viewBox"))
+    except SvgRefused:
+        return None
+    if box:
+        return box[2], box[3]
+    width, height = (_user_length(el.get(name) or "100%", axis, viewport, None) for name, axis in (("width", "x"), ("height", "y")))
+    return (width, height) if width and height else None
+
+
 def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -644,6 +1180,7 @@ def clean(data: bytes) -> CleanSvg:
                              f"{'is' if len(_unique(removed)) == 1 else 'are'} removed")
         raise SvgRefused("has nothing to draw (no shape, text or picture outside <defs>)")
     check_expansion(root)
+    removed += user_space_gradients(root)
     return CleanSvg(serialise(root), width, height, _unique(removed))
 
 
@@ -657,11 +1194,26 @@ def clean_svg(data: bytes, where: tuple[Path, int | None], name: str) -> CleanSv
         raise ImageError.at(where[0], where[1], f"SVG '{name}' nests its elements too deeply") from None
 
 
+def is_note(entry: str) -> bool:
+    """An entry of `CleanSvg.removed` that tells the author of something kept (a gradient some PDF
+    viewers may not draw), not of something taken out. One list carries both, so the build cache and
+    the build's one warning per image carry the notes as they are."""
+    return entry.endswith(GRADIENT_NOTE)
+
+
 def removed_message(name: str, removed: tuple[str, ...], most: int = 8) -> str:
-    """The warning for a cleaned SVG: ``SVG 'images/x.svg': removed <script>, onload=, …``."""
-    shown = ", ".join(removed[:most])
-    more = f" and {len(removed) - most} more" if len(removed) > most else ""
-    return f"SVG '{name}': removed {shown}{more} (not allowed in a book's SVG)"
+    """The warning for a cleaned SVG: ``SVG 'images/x.svg': removed <script>, onload=, …``, then the
+    notes: ``gradient 'sky' on <text> may not show in some PDF viewers (…)``."""
+    taken = [entry for entry in removed if not is_note(entry)]
+    notes = [entry for entry in removed if is_note(entry)]
+    parts = []
+    if taken:
+        more = f" and {len(taken) - most} more" if len(taken) > most else ""
+        parts.append(f"removed {', '.join(taken[:most])}{more} (not allowed in a book's SVG)")
+    if notes:
+        more = f" and {len(notes) - most} more" if len(notes) > most else ""
+        parts.append(f"{'; '.join(notes[:most])}{more}{_GRADIENT_HINT}")
+    return f"SVG '{name}': {'; '.join(parts)}"
 
 
 # --- CMYK -------------------------------------------------------------------------------------------
@@ -914,6 +1466,8 @@ def _embedded_to_cmyk(el: Element, icc_profile: bytes, raster_to_cmyk: Callable[
 
 
 def gradients(data: bytes) -> int:
-    """How many gradients a clean SVG defines (a CMYK print book paints them flat, see `to_cmyk`)."""
+    """How many gradients a clean SVG's author defined (a CMYK print book paints them flat, see
+    `to_cmyk`); the ones `clean` wrote for each element's box (`derived_from`) are not counted."""
     root, _ = _parse(data)
-    return sum(1 for el in root.iter() if isinstance(el.tag, str) and etree.QName(el).localname in ("linearGradient", "radialGradient"))
+    return sum(1 for el in root.iter() if isinstance(el.tag, str) and etree.QName(el).localname in GRADIENTS
+               and derived_from(el) is None)
