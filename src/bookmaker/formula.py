@@ -419,10 +419,28 @@ def inline_svg(svg: Svg, label: str, font_size_pt: float, fill: str = "black") -
     return etree.tostring(root, encoding="unicode")
 
 
+def image_svg(svg: Svg, label: str, font_size_pt: float, files: dict[str, bytes]) -> str:
+    """An `<img>` of the formula, its SVG file added to `files` (href -> bytes) under a name made
+    from its content. WeasyPrint reads each distinct file once however often a book shows it,
+    where an inline `<svg>` is parsed and styled again at every occurrence. Sized and placed on
+    the baseline in em, as `inline_svg`; the ink is black (a CMYK book's images, these included,
+    are converted to device CMYK with the others)."""
+    import hashlib
+
+    data = svg.markup.encode("utf-8")
+    href = f"math/{hashlib.sha256(data).hexdigest()[:20]}.svg"
+    files.setdefault(href, data)
+    style = (f"width: {_em(svg.width, font_size_pt)}; height: {_em(svg.height, font_size_pt)}; "
+             f"vertical-align: {_em(-svg.depth, font_size_pt)}")
+    alt = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return f'<img class="math" src="{href}" alt="{alt}" style="{style}" />'
+
+
 _WRAPPED = re.compile(r"""<(?:div|p|span)\s[^<>]*\bclass=["'](?:[^"']*\s)?math-display[\s"'][^<>]*>\s*$""")
 
 
-def _replace(source: str, font_size_pt: float, in_paragraph: bool, fill: str, wrapped: bool = False) -> str:
+def _replace(source: str, font_size_pt: float, in_paragraph: bool, fill: str, wrapped: bool = False,
+             files: dict[str, bytes] | None = None) -> str:
     try:
         math = etree.fromstring(source.encode("utf-8"))
     except etree.XMLSyntaxError as exc:
@@ -430,7 +448,8 @@ def _replace(source: str, font_size_pt: float, in_paragraph: bool, fill: str, wr
     if etree.QName(math).namespace not in (MATHML_NS, None):
         return source
     label = _label(math)
-    picture = inline_svg(mathml_to_svg(source, font_size_pt), label, font_size_pt, fill)
+    drawn = mathml_to_svg(source, font_size_pt)
+    picture = inline_svg(drawn, label, font_size_pt, fill) if files is None else image_svg(drawn, label, font_size_pt, files)
     if math.get("display") != "block" or wrapped:  # inline, or in the renderer's own wrapper already
         return picture
     # A <div> inside a <p> would end the paragraph in an HTML parser (WeasyPrint's html5lib).
@@ -438,14 +457,15 @@ def _replace(source: str, font_size_pt: float, in_paragraph: bool, fill: str, wr
     return f'<{tag} class="math-display">{picture}</{tag}>'
 
 
-def print_math(xhtml: str, font_size_pt: float, fill: str = "black") -> str:
+def print_math(xhtml: str, font_size_pt: float, fill: str = "black", files: dict[str, bytes] | None = None) -> str:
     """`xhtml` with every `<math>` drawn as an inline SVG, for WeasyPrint (which has no MathML).
 
     A display formula is wrapped in `<div class="math-display">` (a `<span>` of that class when
     it sits inside a paragraph), which the stylesheet centres, unless it opens an element of that
     class already (as markdown.py's display blocks do). Text without `<math` comes
     back as it is, at the cost of one substring search. `fill` is the ink, e.g.
-    "device-cmyk(0 0 0 1)" for a CMYK printer.
+    "device-cmyk(0 0 0 1)" for a CMYK printer. With `files`, each formula is an `<img>` of an SVG
+    file added to it instead (image_svg), in black ink.
     """
     if "<math" not in xhtml:
         return xhtml
@@ -457,7 +477,7 @@ def print_math(xhtml: str, font_size_pt: float, fill: str = "black") -> str:
             depth = depth + 1 if tag.group(0).startswith("<p") else max(0, depth - 1)
         out.append(xhtml[pos:m.start()])
         wrapped = _WRAPPED.search(xhtml, max(pos, m.start() - 300), m.start()) is not None
-        out.append(_replace(m.group(0), font_size_pt, depth > 0, fill, wrapped))
+        out.append(_replace(m.group(0), font_size_pt, depth > 0, fill, wrapped, files))
         pos = m.end()
     out.append(xhtml[pos:])
     return "".join(out)

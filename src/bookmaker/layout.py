@@ -304,17 +304,18 @@ def render_print(
         from .code import wrap_for_print
 
         content = wrap_for_print(content, code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside))
-    if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines
-        from .formula import print_math
+    formulas: dict[str, bytes] = {}
+    if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines,
+        from .formula import print_math  # one SVG file a formula (CMYK books convert them with the images)
 
-        ink = "device-cmyk(0 0 0 1)" if profile.colour == "cmyk" else "black"
-        content = print_math(content, book.config.print.font_size_pt, fill=ink)
+        content = print_math(content, book.config.print.font_size_pt, files=formulas)
     page = Page("book.html", book.config.title, "document", content)
     check_well_formed(page)
     fonts = tuple(
         Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
     )
     assets = stylesheets(book.config, "print") + fonts + _image_assets(book)
+    assets += tuple(Asset(href, "image/svg+xml", data) for href, data in sorted(formulas.items()))
     if profile.colour == "cmyk":
         assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
     return Rendered("print", (page,), assets)
