@@ -20,8 +20,17 @@ from PIL import ImageDraw, ImageFont
 
 from .errors import Diagnostic, ImageError, Reporter, SourceLocation
 from .model import BookConfig, Image, ImageRef
-from .svg import MEDIA_TYPE as SVG_MEDIA_TYPE
-from .svg import clean_svg, looks_like_svg, removed_message
+SVG_MEDIA_TYPE = "image/svg+xml"  # svg.MEDIA_TYPE; svg.py (32 ms to import) is loaded only for an SVG
+
+
+def _maybe_svg(data: bytes) -> bool:
+    """Text that may be SVG (svg.looks_like_svg decides): a PNG, JPEG, GIF or WebP never starts with '<'."""
+    head = data[:4].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not (head.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:1].isspace() or data[:3] == b"\xef\xbb\xbf"):
+        return False
+    from .svg import looks_like_svg
+
+    return looks_like_svg(data)
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache
@@ -201,10 +210,9 @@ def _code_key() -> str:
     """What the drawing and normalising code is: this file, the SVG cleaner and Pillow's version."""
     import PIL
 
-    from . import svg
     from .buildcache import digest
 
-    return digest(Path(__file__).read_bytes(), Path(svg.__file__).read_bytes(), PIL.__version__)
+    return digest(Path(__file__).read_bytes(), Path(__file__).with_name("svg.py").read_bytes(), PIL.__version__)
 
 
 def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:
@@ -268,7 +276,9 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> Normali
     path, line = where
     if len(data) > MAX_BYTES:
         raise ImageError.at(path, line, f"image '{name}' is over {MAX_BYTES // 2**20} MB")
-    if looks_like_svg(data):
+    if _maybe_svg(data):
+        from .svg import clean_svg
+
         clean = clean_svg(data, where, name)
         return Normalised(clean.data, SVG_MEDIA_TYPE, clean.width_px, clean.height_px, clean.removed)
     return _normalise_raster(data, where, name)
@@ -369,6 +379,8 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: Bui
     data, meta = _cached(cache, ("normalise", data), make)
     media_type, width, height = meta["media_type"], meta["width"], meta["height"]
     if meta.get("removed"):  # said on every build, from the cache too, until the file is cleaned
+        from .svg import removed_message
+
         reporter.warn(ref.path, ref.line, removed_message(name, tuple(meta["removed"])))
     if media_type == SVG_MEDIA_TYPE and config.print.profile.colour == "cmyk":
         _warn_cmyk_gradients(config, ref, name, data, reporter)
@@ -452,7 +464,7 @@ def to_cmyk(data: bytes, icc_profile: bytes) -> bytes:
     """
     from PIL import ImageCms
 
-    if looks_like_svg(data):
+    if _maybe_svg(data):
         from .svg import to_cmyk as svg_to_cmyk
 
         return svg_to_cmyk(data, icc_profile, to_cmyk)
