@@ -135,3 +135,12 @@ def test_apply_is_idempotent_and_version_guarded(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(wp_text, "_applied", False)
     wp_text.apply()
     assert weasyprint.draw.text.draw_first_line is sentinel  # another version: left alone
+
+
+def test_simple_runs_skip_the_span_search_and_complex_ones_do_not() -> None:
+    from bookmaker.backends.wp_text import simple_text
+
+    for text in ("Plain Latin, café, naïve – “quoted” … 12 € → ≤", "Ὅλοι οἱ ἄνθρωποι", "Все люди", "שלום", "السلام"):
+        assert simple_text(text.encode()), text
+    for text in ("अधिकारों", "ಸಹೋದರ", "മനുഷ്യ", "ทั้ง", "e\u0301", "שָׁלוֹם"):
+        assert not simple_text(text.encode()), text

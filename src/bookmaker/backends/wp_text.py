@@ -16,6 +16,8 @@ applied only to the WeasyPrint version it was copied from.
 
 from __future__ import annotations
 
+import re
+
 import codecs
 from io import BytesIO
 from typing import Any
@@ -95,6 +97,18 @@ def _marks_end(glyph_item: Any, end: int) -> int:
             break
         end = _cluster_end(glyph_string.log_clusters, end, num_glyphs)
     return end
+
+
+# Scripts whose glyphs each copy out as one text however they are clustered, and that combine no
+# marks: Latin (to U+02FF, and precomposed in U+1E00-1EFF), Greek (polytonic too), Cyrillic, Hebrew and Arabic letters without their points,
+# general punctuation, currency, letterlike symbols, arrows, mathematical operators.
+_SIMPLE = re.compile("[\x00-\u02ff\u0370-\u0482\u048a-\u0590\u05d0-\u05ff\u0600-\u060f\u061b-\u064a"
+                     "\u0660-\u066f\u0671-\u06d5\u06ee-\u06ff\u1e00-\u1fff\u2000-\u206f\u20a0-\u20cf\u2100-\u22ff]*")
+
+
+def simple_text(utf8: bytes) -> bool:
+    """True when a run's text cannot copy out wrong through the ToUnicode map (see _SIMPLE)."""
+    return _SIMPLE.fullmatch(utf8.decode("utf-8", "replace")) is not None
 
 
 def span_text(font: Any, glyph_item: Any, utf8_text: bytes, start: int) -> tuple[int, str | None]:
@@ -240,7 +254,12 @@ def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):  # 
             width = glyph_info.geometry.width
 
             # bookmaker: open an ActualText span before a cluster that would copy out wrong.
-            if span_end is None and not font.bitmap and (i == 0 or clusters[i] != clusters[i-1]):
+            if i == 0:  # bookmaker: a run of simple text (Latin, Greek, Cyrillic, unpointed Hebrew and
+                # Arabic, punctuation: one text per glyph whatever the cluster) needs no span at all
+                utf8_text = utf8_text or textbox.pango_layout.text.encode()
+                offset = glyph_item.item.offset
+                run_spans = not simple_text(utf8_text[offset:offset + glyph_item.item.length])
+            if run_spans and span_end is None and not font.bitmap and (i == 0 or clusters[i] != clusters[i-1]):
                 utf8_text = utf8_text or textbox.pango_layout.text.encode()
                 end, text = span_text(font, glyph_item, utf8_text, i)
                 if text is not None:
