@@ -152,9 +152,9 @@ class _Cache:
     Only a speed-up: unreadable is empty, unwritable is no error."""
 
     def __init__(self) -> None:
-        from .pagemap import cache_dir
+        from .paths import user_cache_dir
 
-        self.path = cache_dir() / "font-coverage.json"
+        self.path = user_cache_dir() / "font-coverage.json"
         self.changed = False
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
+from .paths import user_cache_dir
 
 CACHE_VERSION = 1
 # Templates and stylesheets only the EPUB uses: editing them keeps the print page map.
@@ -154,11 +155,7 @@ def gutter_is_fixed(config: BookConfig) -> bool:
 
 
 def cache_dir() -> Path:
-    explicit = os.environ.get("BOOKMAKER_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bookmaker"
+    return user_cache_dir()
 
 
 def cache_path(root: Path) -> Path:

@@ -1,7 +1,9 @@
-"""The one rule for files a book names: paths inside the book folder, symbolic links included."""
+"""Paths: the one rule for files a book names (inside the book folder, symbolic links included)
+and where bookmaker keeps its caches. Imports nothing of bookmaker, so every stage may use it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 
@@ -21,3 +23,13 @@ def inside_book(root: Path, src: str, what: str = "image") -> Path:
     if not path.is_relative_to(base):
         raise OutsideBook(f"{what} '{src}' resolves outside the book folder (a symbolic link?)")
     return path
+
+
+def user_cache_dir() -> Path:
+    """bookmaker's folder in the user's cache (page maps, font coverage): `BOOKMAKER_CACHE_DIR`,
+    else `$XDG_CACHE_HOME/bookmaker`, else `~/.cache/bookmaker`."""
+    explicit = os.environ.get("BOOKMAKER_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bookmaker"
