@@ -100,9 +100,11 @@ def render_chapters(
     images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
-    from .layout import code_columns
+    columns = None  # the printed width of code, for the wrap warnings: measured only when there is code
+    if any(t.type in ("fence", "code_block") for p in parsed for t in p.tokens):
+        from .layout import code_columns
 
-    columns = code_columns(config)
+        columns = code_columns(config)
     rendered = {
         ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg),
                                                   code_columns=columns),
