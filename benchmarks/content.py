@@ -3,13 +3,17 @@ with its math and code as plain text (run by hand, not part of the tests).
 
     .venv/bin/python benchmarks/content.py [--runs 3] [--chapters 50] [--write benchmarks/RESULTS-content.md]
 
-Both books are generated deterministically in a temporary folder. Each chapter has prose, 12 inline
-formulas, 3 display formulas, 4 code blocks in several languages (some with lines too long for the
+The books are generated deterministically in a temporary folder. Each chapter has prose, 12 inline
+formulas, 4 display formulas, 4 code blocks in several languages (some with lines too long for the
 page, so print wraps them) and a table. The plain twin has the same words, with every formula's TeX
 and every code line written as an ordinary paragraph (`$`, backslashes and braces taken out), so
 the difference is what typesetting math and highlighting and wrapping code cost. Each build is a
 cold `bookmaker build --format all` (EPUB and PDF, no build cache) in its own process; the table
 gives medians, the ratio and the peak resident memory of the largest process.
+
+The target is measured on the book whose chapters repeat the same 16 formulas. A second pair,
+where every one of the 800 formulas is different (as in a real book), shows what the math costs
+when no formula is repeated; it is reported beside the target, not instead of it.
 """
 
 from __future__ import annotations
@@ -58,31 +62,35 @@ def plain(text: str) -> str:
     return re.sub(r"[\\{}$^_&]", " ", text)
 
 
-def chapter(n: int, heavy: bool) -> str:
+def chapter(n: int, heavy: bool, distinct: bool = False) -> str:
+    """With `distinct`, every formula of the book is different (each gets `+ n` for chapter n), as
+    in a real book; without, the same 15 formulas come back in every chapter (a PDF draws each
+    repeated formula once, so that book costs less to print than one of all-new formulas)."""
     parts = [f"---\ntitle: Chapter {n} of the handbook\n---\n"]
     for i in range(4):
-        formulas = INLINE[i * 3:(i + 1) * 3]
+        formulas = [f"{f} + {n}" if distinct else f for f in INLINE[i * 3:(i + 1) * 3]]
+        display = f"{DISPLAY[i % 3]} + {n}" if distinct else DISPLAY[i % 3]
         if heavy:
             parts.append(PROSE + " ".join(f"Here ${f}$ holds." for f in formulas) + "\n")
-            parts.append(f"$$\n{DISPLAY[i % 3]}\n$$\n")
+            parts.append(f"$$\n{display}\n$$\n")
             lang = list(CODE)[i]
             parts.append(f"```{lang}\n" + "\n".join(CODE[lang]) + "\n```\n")
         else:
             parts.append(PROSE + " ".join(f"Here {plain(f)} holds." for f in formulas) + "\n")
-            parts.append(plain(DISPLAY[i % 3]) + "\n")
+            parts.append(plain(display) + "\n")
             lang = list(CODE)[i]
             parts.append("\n\n".join(plain(line) for line in CODE[lang]) + "\n")
     parts.append(TABLE)
     return "\n".join(parts)
 
 
-def make_book(folder: Path, chapters: int, heavy: bool) -> Path:
+def make_book(folder: Path, chapters: int, heavy: bool, distinct: bool = False) -> Path:
     (folder / "chapters").mkdir(parents=True)
     (folder / "book.toml").write_text(
         f'title = "Handbook {"heavy" if heavy else "plain"}"\nauthors = ["A. Writer"]\nlanguage = "en"\ndate = 2026-12-01\n',
         encoding="utf-8")
     for n in range(1, chapters + 1):
-        (folder / "chapters" / f"{n:02d}-chapter.md").write_text(chapter(n, heavy), encoding="utf-8")
+        (folder / "chapters" / f"{n:02d}-chapter.md").write_text(chapter(n, heavy, distinct), encoding="utf-8")
     return folder
 
 
@@ -107,12 +115,14 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bookmaker-bench-content-"))
     try:
         books = {"math and code": make_book(tmp / "heavy", args.chapters, True),
-                 "plain text": make_book(tmp / "plain", args.chapters, False)}
+                 "plain text": make_book(tmp / "plain", args.chapters, False),
+                 "math (all distinct) and code": make_book(tmp / "distinct", args.chapters, True, True),
+                 "plain text of it": make_book(tmp / "distinct-plain", args.chapters, False, True)}
         times: dict[str, list[float]] = {k: [] for k in books}
         rss: dict[str, list[float]] = {k: [] for k in books}
         for r in range(args.runs + 1):  # the first run of each warms the disk cache and is not counted
             for name, book in books.items():
-                out = tmp / f"out-{r}-{name[0]}"
+                out = tmp / f"out-{r}-{book.name}"
                 seconds, peak = run([str(BIN / "bookmaker"), "build", str(book), "-o", str(out), "-q"])
                 shutil.rmtree(out)
                 if r:
@@ -120,6 +130,7 @@ def main() -> None:
                     rss[name].append(peak)
         heavy, light = statistics.median(times["math and code"]), statistics.median(times["plain text"])
         ratio = heavy / light
+        distinct_ratio = statistics.median(times["math (all distinct) and code"]) / statistics.median(times["plain text of it"])
         lines = [
             "# Benchmark: math and code against plain text",
             "",
@@ -134,7 +145,10 @@ def main() -> None:
             lines.append(f"| {args.chapters} chapters, {name} | {statistics.median(times[name]):.2f} | "
                          f"{', '.join(f'{t:.2f}' for t in times[name])} | {max(rss[name]):.0f} |")
         verdict = "met" if ratio <= TARGET else "MISSED"
-        lines += ["", f"Ratio math and code / plain text: **{ratio:.2f}x** (target <= {TARGET}x: {verdict})."]
+        lines += ["", f"Ratio math and code / plain text: **{ratio:.2f}x** (target <= {TARGET}x: {verdict}).",
+                  "",
+                  f"With every formula distinct (800, none repeated; a PDF draws a repeated formula once): "
+                  f"**{distinct_ratio:.2f}x** ({'within' if distinct_ratio <= TARGET else 'over'} {TARGET}x)."]
         text = "\n".join(lines) + "\n"
         print(text)
         if args.write:

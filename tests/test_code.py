@@ -497,3 +497,60 @@ def test_cmyk_print_paints_code_in_device_cmyk(columns: int) -> None:
     assert "/DeviceCMYK cs" in stream
     assert not re.search(r"(?m) (rg|RG)$", stream), "an RGB colour reached the CMYK page"
     assert "1 0 1 0.498 scn" in stream  # the keyword green (#008000) in CMYK
+
+
+# -- Print: fewer boxes, the same page ----------------------------------------------------------
+
+
+def _text_with_numbers(xhtml: str) -> str:
+    root = parse(f"<div>{xhtml}</div>")
+    for ln in spans(root, "ln"):
+        ln.text = ln.get("data-n") + " "
+    return "".join(root.itertext())
+
+
+@pytest.mark.parametrize("colour", ["grey", "rgb", "cmyk-grey"])
+def test_for_print_keeps_the_text_and_drops_the_boxes_print_does_not_style(colour: str, columns: int) -> None:
+    block = code.highlight(LONG_PYTHON + "for k in range(3):\n    print(k, k * 2)  # done\n", "python", line_numbers=True)
+    wrapped = code.wrap_for_print(block, columns)
+    flat = code.for_print(block, columns, colour)  # type: ignore[arg-type]
+    assert _text_with_numbers(flat) == _text_with_numbers(wrapped)
+    root = parse(flat)
+    assert spans(root, "line") == []  # the per-line boxes are the EPUB's (its hanging indent)
+    assert len(spans(root, "ln")) == len(spans(parse(wrapped), "ln")) == 5
+    assert len(spans(root, "cont")) == wrapped.count(MARK) >= 2
+    styles = code.print_styles(colour)  # type: ignore[arg-type]
+    tokens = [el for el in root.iter("span") if not {"ln", "cont"} & set(el.get("class", "").split())]
+    assert tokens and all(el.get("class") in styles for el in tokens)  # no span print leaves unstyled
+    assert len(list(root.iter("span"))) < len(list(parse(wrapped).iter("span"))) / 2
+    for el in tokens:  # two neighbours printed alike, with nothing or spaces between, are one run
+        after = el.getnext()
+        if after is not None and after.get("class") in styles and (not el.tail or el.tail.isspace()):
+            assert styles[after.get("class")] != styles[el.get("class")]
+
+
+def test_for_print_leaves_other_markup_and_unhighlighted_text_alone(columns: int) -> None:
+    around = '<p class="x">caf&#233; &amp; <span class="k">not code</span></p>\n'
+    assert code.for_print(around, columns, "grey") is around
+    plain_block = code.highlight("just words\n", None)
+    flat = code.for_print(around + plain_block + around, columns, "grey")
+    assert flat.startswith(around) and flat.endswith(around)
+    assert "line" not in flat[len(around):-len(around)] and "just words" in flat
+
+
+def test_for_print_sets_every_character_where_the_unflattened_block_sets_it(columns: int) -> None:
+    """The fewer boxes are a layout saving only: the same characters, in the same fonts, at the
+    same places (a run of spaces merged into a bold or italic neighbour keeps its width)."""
+    block = code.highlight(LONG_PYTHON + "if a and not b:  # bold 'and', 'not' with spaces between\n    pass\n",
+                           "python", line_numbers=True)
+    before, _ = write_pdf(print_page(code.wrap_for_print(block, columns)))
+    after, messages = write_pdf(print_page(code.for_print(block, columns, "grey")))
+    assert messages == []
+
+    def ink(pdf: bytes) -> list[tuple[float, float, str, float, str]]:  # a space is drawn or not: no ink either way
+        return [(x0, x1, c, y, font) for x0, x1, c, y, font in placed(pdf) if c.strip()]
+
+    now, then = ink(after), ink(before)
+    assert len(now) == len(then) > 300
+    assert [(c, y, font) for _, _, c, y, font in now] == [(c, y, font) for _, _, c, y, font in then]
+    assert max(max(abs(a[0] - b[0]), abs(a[1] - b[1])) for a, b in zip(now, then)) < 0.02  # pt: float noise only

@@ -15,7 +15,7 @@ from lxml import etree
 from PIL import Image, ImageChops
 
 from bookmaker import formula
-from bookmaker.formula import FormulaError, Svg, mathml_to_svg, print_math, to_mathml
+from bookmaker.formula import FormulaError, Svg, draw_ahead, forget_drawings, mathml_to_svg, print_math, to_mathml
 
 from .conftest import ROOT, need, which
 
@@ -211,9 +211,9 @@ def test_malformed_mathml_is_a_formula_error() -> None:
 
 def test_the_svg_is_deterministic_within_and_across_processes() -> None:
     mathml = to_mathml(r"\int_0^\infty e^{-x^2}\,dx = \frac{\sqrt{\pi}}{2}", True)
-    mathml_to_svg.cache_clear()
+    forget_drawings()
     first = mathml_to_svg(mathml, 10.5)
-    mathml_to_svg.cache_clear()
+    forget_drawings()
     again = mathml_to_svg(mathml, 10.5)
     assert again is not first and again == first
     assert mathml_to_svg(mathml, 10.5) is again  # cached
@@ -465,3 +465,24 @@ def test_amsmath_environments_authors_write_are_typeset_with_their_tex_kept(tex:
     assert root.get("alttext") == " ".join(tex.split())  # the author's TeX, not the rewritten one
     assert (root.find(".//{http://www.w3.org/1998/Math/MathML}mtable") is not None) == table
     assert "begin" not in "".join(root.find("{http://www.w3.org/1998/Math/MathML}semantics")[0].itertext())
+
+
+def test_draw_ahead_draws_on_several_processes_what_the_build_would_draw() -> None:
+    from bookmaker import formula
+
+    tex = [(f"x^{{{n}}} + {n}", "\\frac{%d}{2}" % n) for n in range(40)]
+    sources = [f"<p>{to_mathml(inline, False)} and {to_mathml(display, True)}</p>" for inline, display in tex]
+    bad = '<math xmlns="http://www.w3.org/1998/Math/MathML"><mrow></mrow></math>'  # nothing to draw
+    forget_drawings()
+    assert draw_ahead(sources[:5], 10.5, jobs=2) == 0  # too few to be worth a fork: drawn where used
+    ahead = draw_ahead(sources + [bad], 10.5, jobs=2)
+    assert ahead == 80
+    math = [m.group(0) for s in sources for m in formula._MATH_ELEMENT.finditer(s)]
+    drawn_ahead = [mathml_to_svg(m, 10.5) for m in math]
+    assert all(mathml_to_svg(m, 10.5) is svg for m, svg in zip(math, drawn_ahead))  # kept, not drawn again
+    forget_drawings()
+    assert [mathml_to_svg(m, 10.5) for m in math] == drawn_ahead  # the same drawings as in this process
+    with pytest.raises(FormulaError):
+        mathml_to_svg(bad, 10.5)  # left to the build, which reports it at its line
+    assert draw_ahead(sources, 10.5, jobs=2) == 0  # all drawn already
+    assert draw_ahead(sources, 10.5, jobs=1) == 0

@@ -202,6 +202,20 @@ def test_ingramspark_fills_to_the_signature_with_a_blank_last_page_in_cmyk(tmp_p
     bad = preflight(out.getvalue(), config)
     assert not rule(bad, "page count multiple").passed
     assert not rule(bad, "last page blank without folio").passed and rule(bad, "last page blank without folio").pages == (len(cut.pages),)
+    # an RGB colour painted only inside a form XObject (as SVG drawings are: backends/wp_svg.py) is
+    # found too: qpdf's overlay puts a page (here a green square, in RGB) on page 2 as a form
+    from weasyprint import HTML
+
+    qpdf = shutil.which("qpdf") or need("qpdf is missing (Debian: qpdf)")
+    green = tmp_path / "green.pdf"
+    HTML(string='<div style="width: 1in; height: 1in; background: rgb(0, 200, 0)"></div>').write_pdf(green)
+    (tmp_path / "cmyk.pdf").write_bytes(pdf.data)
+    hidden = tmp_path / "hidden.pdf"
+    subprocess.run([qpdf, str(tmp_path / "cmyk.pdf"), "--overlay", str(green), "--to=2", "--", str(hidden)], check=True)
+    page_two = PdfReader(hidden).pages[1]
+    assert b"rg" not in page_two.get_contents().get_data()  # the page's own content paints no RGB
+    found = rule(preflight(hidden.read_bytes(), config), "CMYK or grey only")
+    assert not found.passed and found.pages == (2,) and "DeviceRGB" in found.measured
 
 
 def test_build_refuses_a_pdf_that_fails_preflight_unless_no_check(tmp_path: Path) -> None:

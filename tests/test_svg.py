@@ -415,6 +415,32 @@ def _page_with(pdf: Path, text: str) -> int:
     return pages[0]
 
 
+def _painted(pdf: Path, n: int) -> str:
+    """What page `n` paints: its content and that of every form XObject it paints, in order of
+    first use (SVG images are forms: backends/wp_svg.py)."""
+    from pypdf import PdfReader
+
+    page = PdfReader(pdf).pages[n]
+    seen: set[str] = set()
+
+    def expand(data: bytes, resources: object) -> str:
+        resources = resources.get_object() if hasattr(resources, "get_object") else resources
+        x_objects = (resources.get("/XObject") if hasattr(resources, "get") else None) or {}
+        out = [data.decode("latin-1")]
+        for name in re.findall(rb"/([\w.]+)\s+Do\b", data):
+            key = "/" + name.decode()
+            ref = x_objects.get(key)
+            if ref is None or key in seen:
+                continue
+            seen.add(key)
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Form":
+                out.append(expand(obj.get_data(), obj.get("/Resources") or resources))
+        return "\n".join(out)
+
+    return expand(page.get_contents().get_data(), page["/Resources"])
+
+
 def _image_xobjects(pdf: Path) -> list[str]:
     """Every raster image in the PDF, through forms, patterns and their resources."""
     from pypdf import PdfReader
@@ -448,7 +474,7 @@ def test_pdf_draws_the_svg_as_vectors(builds: SvgBuilds) -> None:
     pdf = builds.rgb.pdf
     n = _page_with(pdf, "The flow.")
     assert _image_xobjects(pdf) == []  # no raster anywhere: the SVGs are drawn, not embedded as pictures
-    content = PdfReader(pdf).pages[n].get_contents().get_data().decode("latin-1")
+    content = _painted(pdf, n)
     assert re.search(r"0\.101961 0\.498039 0\.215686 rg\n(?:.*\n){0,12}?.* re\n[fB]\*?\n", content)  # the green rect, filled
     assert re.search(r"0\.752941 0\.188235 0\.415686 rg", content)  # the circle (and the dot in the sentence)
     # and a reader sees it: the page, rendered, has the rectangle's green and the circle's pink
@@ -466,7 +492,7 @@ def test_cmyk_pdf_paints_the_svg_in_cmyk_and_passes_preflight(builds: SvgBuilds)
     from pypdf import PdfReader
 
     pdf = builds.cmyk.pdf  # build_book would have raised PreflightError had a rule failed
-    content = PdfReader(pdf).pages[_page_with(pdf, "The flow.")].get_contents().get_data().decode("latin-1")
+    content = _painted(pdf, _page_with(pdf, "The flow."))
     assert "/DeviceCMYK cs" in content and not re.search(r"(?<![\w.])rg\n", content)
     inks = [tuple(map(float, m)) for m in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) scn", content)]
     assert any(c > 0.5 and y > 0.5 and m < 0.5 for c, m, y, k in inks)  # the green rectangle, in CMYK inks

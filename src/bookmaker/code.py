@@ -627,3 +627,109 @@ def wrap_for_print(xhtml: str, columns: int, *, mark: str = CONTINUATION_MARK) -
     if "<pre" not in xhtml:
         return xhtml
     return _PRE.sub(lambda m: _wrap_block(m.group(0), columns, mark), xhtml)
+
+
+# -- Print: as few boxes as the look needs ------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def print_styles(colour: Colour, style: str = STYLE) -> dict[str, tuple[str, ...]]:
+    """Each token class that `stylesheet(colour, style=style)` gives a rule, and its declarations."""
+    css_colour("000000", colour)
+    styles: dict[str, tuple[str, ...]] = {}
+    for ttype, spec in get_style_by_name(style):
+        cls = STANDARD_TYPES.get(ttype, "")
+        if cls and cls != "w":
+            declarations = _declarations(spec, colour)
+            if declarations:
+                styles[cls] = tuple(declarations)
+    return styles
+
+
+def _unwrap(el: etree._Element) -> None:
+    """`el` replaced by its content: its text, children and tail stay where they were."""
+    parent = el.getparent()
+    previous = el.getprevious()
+    children = list(el)
+
+    def append(text: str | None, after: etree._Element | None) -> None:
+        if not text:
+            return
+        if after is None:
+            parent.text = (parent.text or "") + text
+        else:
+            after.tail = (after.tail or "") + text
+
+    append(el.text, previous)
+    tail = el.tail
+    position = parent.index(el)
+    el.tail = None
+    parent.remove(el)
+    for offset, child in enumerate(children):
+        parent.insert(position + offset, child)
+    append(tail, children[-1] if children else previous)
+
+
+def _flatten_block(pre: etree._Element, styles: dict[str, tuple[str, ...]]) -> None:
+    """Print's shape of a highlighted block: the same text and the same look in fewer boxes.
+
+    WeasyPrint lays out and draws every span as an inline box of its own, and a highlighted
+    line is a dozen of them: the `span.line` wrappers (styled only in the EPUB), the tokens the
+    print colours leave unstyled (names, punctuation) and runs of tokens printed alike (in grey,
+    a keyword and a builtin), with only spaces between them, cost layout time and add nothing.
+    Line numbers and marks stay."""
+    for el in list(pre.iter("span")):
+        classes = _classes(el)
+        if "ln" in classes or "cont" in classes:
+            continue
+        if "line" in classes or not any(c in styles for c in classes):
+            _unwrap(el)
+    for parent in list(pre.iter()):
+        previous: etree._Element | None = None
+        for el in list(parent):
+            classes = _classes(el)
+            look = styles.get(classes[0]) if len(classes) == 1 and el.tag == "span" else None
+            between = previous.tail or "" if previous is not None else ""
+            if (look is not None and previous is not None and styles.get(_classes(previous)[0]) == look
+                    and (not between or (between.isspace() and "\n" not in between
+                                         and not any(d.startswith("text-decoration") for d in look)))):
+                joined = between + (el.text or "")  # spaces between two runs alike: the same width in a monospace font
+                if len(previous):
+                    previous[-1].tail = (previous[-1].tail or "") + joined
+                else:
+                    previous.text = (previous.text or "") + joined
+                for child in list(el):
+                    previous.append(child)
+                previous.tail = el.tail
+                el.tail = None
+                parent.remove(el)
+                continue
+            previous = el if look is not None else None
+
+
+def _print_block(segment: str, columns: int, glyph: str, styles: dict[str, tuple[str, ...]]) -> str:
+    wrapped = _wrap_block(segment, columns, glyph)
+    try:
+        pre = etree.fromstring(wrapped, _PARSER)
+    except etree.XMLSyntaxError:
+        return wrapped
+    if pre.tag != "pre" or "code" not in _classes(pre):
+        return wrapped
+    _flatten_block(pre, styles)
+    return _serialise(pre)
+
+
+def for_print(xhtml: str, columns: int, colour: Colour, *, style: str = STYLE, mark: str = CONTINUATION_MARK) -> str:
+    """Every `pre.code` of `xhtml` as the print layout gives it to WeasyPrint: long lines wrapped
+    (`wrap_for_print`), then flattened to the boxes its print colours need (`_flatten_block`).
+    The text, and so every word and copy of it, is the same as `wrap_for_print`'s; the rest of
+    `xhtml` is returned byte for byte. Not for the EPUB, whose `.line` boxes carry the hanging
+    indent of a wrapped line."""
+    if columns < 1:
+        raise ValueError("columns must be at least 1")
+    if len(mark) != 1 or _char_width(mark) != 1:
+        raise ValueError(f"the continuation mark must be one narrow character, got {mark!r}")
+    if "<pre" not in xhtml:
+        return xhtml
+    styles = print_styles(colour, style)
+    return _PRE.sub(lambda m: _print_block(m.group(0), columns, mark, styles), xhtml)

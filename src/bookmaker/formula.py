@@ -17,6 +17,8 @@ import functools
 import html
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -364,15 +366,87 @@ def _clean_svg(drawn: ET.Element) -> tuple[str, float, float, float]:
     return etree.tostring(svg, encoding="unicode"), width, height, round(top + height, 3)
 
 
-@functools.lru_cache(maxsize=4096)
-def mathml_to_svg(mathml: str, font_size_pt: float) -> Svg:
-    """The formula in outlines at `font_size_pt`; the same input always gives the same bytes."""
-    if font_size_pt <= 0:
-        raise ValueError(f"font size must be positive, not {font_size_pt}")
+_DRAWN: OrderedDict[tuple[str, float], Svg] = OrderedDict()  # the formulas drawn in this process, newest last
+_DRAWN_MAX = 8192  # distinct formulas (and sizes) kept; the oldest go first
+_DRAWN_LOCK = threading.Lock()  # the preview server draws from several threads
+
+
+def _drawn(key: tuple[str, float]) -> Svg | None:
+    with _DRAWN_LOCK:
+        hit = _DRAWN.get(key)
+        if hit is not None:
+            _DRAWN.move_to_end(key)
+        return hit
+
+
+def _remember(key: tuple[str, float], svg: Svg) -> None:
+    with _DRAWN_LOCK:
+        _DRAWN[key] = svg
+        _DRAWN.move_to_end(key)
+        while len(_DRAWN) > _DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+
+
+def forget_drawings() -> None:
+    """Empties this process's drawings (tests; a long-running server never needs to: they are bounded)."""
+    with _DRAWN_LOCK:
+        _DRAWN.clear()
+
+
+def _outlines(mathml: str, font_size_pt: float) -> Svg:
     markup, width, height, depth = _clean_svg(_draw(_presentation(mathml), font_size_pt))
     if width <= 0 or height <= 0:
         raise FormulaError("formula cannot be drawn: it has no visible content")
     return Svg(markup, width, height, depth)
+
+
+def mathml_to_svg(mathml: str, font_size_pt: float) -> Svg:
+    """The formula in outlines at `font_size_pt`; the same input always gives the same bytes.
+    Each formula is drawn once per process (or ahead, by `draw_ahead`)."""
+    if font_size_pt <= 0:
+        raise ValueError(f"font size must be positive, not {font_size_pt}")
+    key = (mathml, font_size_pt)
+    svg = _drawn(key)
+    if svg is None:
+        svg = _outlines(mathml, font_size_pt)
+        _remember(key, svg)
+    return svg
+
+
+def _draw_quietly(key: tuple[str, float]) -> tuple[tuple[str, float], Svg | None]:
+    """In a worker of `draw_ahead`: a formula that cannot be drawn is left for the build to draw
+    again at its place, where its error gets its chapter and line."""
+    try:
+        return key, _outlines(*key)
+    except Exception:  # noqa: BLE001 - reported where the formula is used, not here
+        return key, None
+
+
+DRAW_AHEAD_MIN = 48  # fewer new formulas than this are drawn where they are used: a fork costs more
+
+
+def draw_ahead(sources: Iterable[str], font_size_pt: float, jobs: int) -> int:
+    """Draws every formula (`<math>` element) of `sources` not drawn yet, with `jobs` forked
+    processes, into this process's drawings, so the print layout finds them drawn. ziamath lays a
+    formula out in about 10 ms of pure Python: a book of 800 formulas spends 8 s on it, which
+    this spreads over the cores. Returns the number drawn ahead. The drawings are those the build
+    would make (the same function, the same input), so the PDF's bytes do not change."""
+    if font_size_pt <= 0:
+        raise ValueError(f"font size must be positive, not {font_size_pt}")
+    wanted = sorted({m.group(0) for source in sources if "<math" in source for m in _MATH_ELEMENT.finditer(source)})
+    keys = [(mathml, font_size_pt) for mathml in wanted if _drawn((mathml, font_size_pt)) is None]
+    if jobs <= 1 or len(keys) < DRAW_AHEAD_MIN:
+        return 0
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(min(jobs, len(keys) // (DRAW_AHEAD_MIN // 2) or 1)) as pool:
+        drawn = pool.map(_draw_quietly, keys, chunksize=max(1, len(keys) // (jobs * 4)))
+    count = 0
+    for key, svg in drawn:
+        if svg is not None:
+            _remember(key, svg)
+            count += 1
+    return count
 
 
 # --------------------------------------------------------------------------------------------

@@ -300,10 +300,11 @@ def render_print(
         return f'href="#{target}"'
 
     content = _CHAPTER_LINK.sub(local, content)
-    if "<pre" in content:  # long code lines broken at the printed width, with a mark (code.py)
-        from .code import wrap_for_print
+    if "<pre" in content:  # long code lines broken at the printed width, with a mark; print's fewer boxes (code.py)
+        from .code import for_print
 
-        content = wrap_for_print(content, code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside))
+        columns = code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside)
+        content = for_print(content, columns, code_palette(book.config))  # type: ignore[arg-type]
     formulas: dict[str, bytes] = {}
     if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines,
         from .formula import print_math  # one SVG file a formula (CMYK books convert them with the images)

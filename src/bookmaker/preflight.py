@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import Diagnostic, SourceLocation
 from .model import BookConfig
@@ -127,22 +127,30 @@ def _box(page: Any, name: str) -> tuple[float, float, float, float]:
     return (float(box.left), float(box.bottom), float(box.right), float(box.top))
 
 
-def _fonts(obj: Any, seen: set[int]) -> Iterator[tuple[str, Any]]:
-    """Every font in a resource dictionary, following form XObjects."""
+def _fonts(obj: Any, memo: dict[Any, dict[Any, tuple[str, Any]]]) -> dict[Any, tuple[str, Any]]:
+    """Every font in an object's resource dictionary, following form XObjects: (name, font) by
+    font object. `memo` keeps each resource dictionary's answer (by object number) across the
+    pages of one PDF: WeasyPrint gives every page, and every form, the same fonts."""
     resources = obj.get("/Resources")
     if resources is None:
-        return
+        return {}
+    key = getattr(resources, "idnum", None)
+    if key is not None and key in memo:
+        return memo[key]
+    if key is not None:
+        memo[key] = {}  # a form that paints itself: no second visit
+    found: dict[Any, tuple[str, Any]] = {}
     resources = resources.get_object()
-    for font in (resources.get("/Font") or {}).values():
-        font = font.get_object()
-        yield str(font.get("/BaseFont", "?")), font
-    for xobj in (resources.get("/XObject") or {}).values():
-        ref = getattr(xobj, "idnum", None)
-        xobj = xobj.get_object()
-        if xobj.get("/Subtype") == "/Form" and (ref is None or ref not in seen):
-            if ref is not None:
-                seen.add(ref)
-            yield from _fonts(xobj, seen)
+    for ref in (resources.get("/Font") or {}).values():
+        font = ref.get_object()
+        found[getattr(ref, "idnum", id(font))] = (str(font.get("/BaseFont", "?")), font)
+    for ref in (resources.get("/XObject") or {}).values():
+        xobj = ref.get_object()
+        if xobj.get("/Subtype") == "/Form":
+            found.update(_fonts(xobj, memo))
+    if key is not None:
+        memo[key] = found
+    return found
 
 
 def _embedded(font: Any) -> bool:
@@ -159,44 +167,69 @@ def _embedded(font: Any) -> bool:
 _RGB_OPS = re.compile(rb"(?<![\w.])(rg|RG)(?![\w])")
 
 
-def _colour_spaces(page: Any) -> set[str]:
-    """Colour models a page paints with: from operators, colour space resources and images."""
-    found: set[str] = set()
+def _colour_model(cs: Any) -> str:
+    cs = cs.get_object() if hasattr(cs, "get_object") else cs
+    if isinstance(cs, list) or hasattr(cs, "__getitem__") and not isinstance(cs, str):
+        try:
+            kind = str(cs[0])
+        except (IndexError, KeyError, TypeError):
+            return str(cs)
+        if kind == "/ICCBased":
+            n = int(cs[1].get_object().get("/N", 0))
+            return {1: "ICC gray", 3: "ICC RGB", 4: "ICC CMYK"}.get(n, "ICC")
+        if kind == "/Indexed":
+            return _colour_model(cs[1])
+        return kind.lstrip("/")
+    return str(cs).lstrip("/")
+
+
+_PAINTED = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+(Do|scn|SCN)(?![\w])")
+
+
+def _colour_spaces(page: Any, painted: dict[int, frozenset[str]] | None = None) -> set[str]:
+    """Colour models a page paints with: from operators, colour space resources and images, in its
+    own content and in every form XObject and tiling pattern it paints (`/Name Do`, `/Name scn`;
+    SVG drawings and groups are forms: backends/wp_svg.py). `painted` remembers what each form,
+    pattern and image (by object number) paints, across the pages of one document."""
+    memo: dict[int, frozenset[str]] = {} if painted is None else painted
+
+    def scan(data: bytes, resources: Any, depth: int) -> set[str]:
+        found: set[str] = set()
+        resources = resources.get_object() if hasattr(resources, "get_object") else (resources or {})
+        if _RGB_OPS.search(data):
+            found.add("DeviceRGB")
+        for name, cs in (resources.get("/ColorSpace") or {}).items():
+            if re.search(rf"/{re.escape(str(name)[1:])}\s+(cs|CS)\b".encode(), data):
+                found.add(_colour_model(cs))
+        for model_name in ("DeviceRGB", "DeviceCMYK", "DeviceGray"):
+            if re.search(rb"/" + model_name.encode() + rb"\s+(cs|CS)\b", data):
+                found.add(model_name)
+        if re.search(rb"(?<![\w.])(k|K)(?![\w])", data):
+            found.add("DeviceCMYK")
+        x_objects = resources.get("/XObject") or {}
+        patterns = resources.get("/Pattern") or {}
+        for name, operator in set(_PAINTED.findall(data)):
+            ref = (x_objects if operator == b"Do" else patterns).get("/" + name.decode("latin-1"))
+            if ref is None:
+                continue
+            key = getattr(ref, "idnum", None)
+            if key is not None and key in memo:
+                found |= memo[key]
+                continue
+            obj = ref.get_object()
+            inner: set[str] = set()
+            if obj.get("/Subtype") == "/Image":
+                if "/ColorSpace" in obj:
+                    inner.add(_colour_model(obj["/ColorSpace"]))
+            elif (obj.get("/Subtype") == "/Form" or obj.get("/PatternType") == 1) and depth < 32:
+                inner = scan(obj.get_data(), obj.get("/Resources") or resources, depth + 1)
+            if key is not None:
+                memo[key] = frozenset(inner)
+            found |= inner
+        return found
+
     contents = page.get_contents()
-    data = contents.get_data() if contents is not None else b""
-    if _RGB_OPS.search(data):
-        found.add("DeviceRGB")
-    resources = (page.get("/Resources") or {})
-    resources = resources.get_object() if hasattr(resources, "get_object") else resources
-
-    def model(cs: Any) -> str:
-        cs = cs.get_object() if hasattr(cs, "get_object") else cs
-        if isinstance(cs, list) or hasattr(cs, "__getitem__") and not isinstance(cs, str):
-            try:
-                kind = str(cs[0])
-            except (IndexError, KeyError, TypeError):
-                return str(cs)
-            if kind == "/ICCBased":
-                n = int(cs[1].get_object().get("/N", 0))
-                return {1: "ICC gray", 3: "ICC RGB", 4: "ICC CMYK"}.get(n, "ICC")
-            if kind == "/Indexed":
-                return model(cs[1])
-            return kind.lstrip("/")
-        return str(cs).lstrip("/")
-
-    for name, cs in (resources.get("/ColorSpace") or {}).items():
-        if re.search(rf"/{re.escape(str(name)[1:])}\s+(cs|CS)\b".encode(), data):
-            found.add(model(cs))
-    for model_name in ("DeviceRGB", "DeviceCMYK", "DeviceGray"):
-        if re.search(rb"/" + model_name.encode() + rb"\s+(cs|CS)\b", data):
-            found.add(model_name)
-    if re.search(rb"(?<![\w.])(k|K)(?![\w])", data):
-        found.add("DeviceCMYK")
-    for xobj in (resources.get("/XObject") or {}).values():
-        xobj = xobj.get_object()
-        if xobj.get("/Subtype") == "/Image" and "/ColorSpace" in xobj:
-            found.add(model(xobj["/ColorSpace"]))
-    return found
+    return scan(contents.get_data() if contents is not None else b"", page.get("/Resources") or {}, 0)
 
 
 def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None = None) -> PreflightReport:
@@ -233,9 +266,10 @@ def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None
     # Fonts
     fonts: dict[str, bool] = {}
     font_pages: list[int] = []
+    font_memo: dict[Any, dict[Any, tuple[str, Any]]] = {}
     for i, page in enumerate(pages):
         page_ok = True
-        for name, font in _fonts(page, set()):
+        for name, font in _fonts(page, font_memo).values():
             ok = _embedded(font)
             fonts[name] = fonts.get(name, True) and ok
             page_ok &= ok
@@ -339,8 +373,9 @@ def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None
     if profile.colour == "cmyk":
         rgb_pages = []
         models: set[str] = set()
+        painted: dict[int, frozenset[str]] = {}
         for i, page in enumerate(pages):
-            found = _colour_spaces(page)
+            found = _colour_spaces(page, painted)
             models |= found
             if found & {"DeviceRGB", "ICC RGB", "CalRGB", "Lab"}:
                 rgb_pages.append(i + 1)

@@ -7,7 +7,8 @@ a real book; bounded at four passes). Blank filler pages reach the printer's pag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .backends import BuildContext
@@ -88,12 +89,30 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
     gc.disable()
     try:
         front, parts = split_parts(ctx.book)
+        if _has_math(ctx.book):  # ziamath is slow pure Python: the book's formulas drawn on every core first
+            from .formula import draw_ahead
+
+            draw_ahead(_block_texts(ctx.book), settings.font_size_pt, jobs or default_jobs())
         if one_document or not parts:
             return _print_book(ctx, backend, settings, profile)
         return _print_in_parts(ctx, settings, profile, front, parts, jobs or default_jobs())
     finally:
         gc.enable()
         gc.collect()
+
+
+def _block_texts(book: Any) -> Iterator[str]:
+    """Every string of every block of the book (the HTML the print document is made of)."""
+    for chapter in book.chapters:
+        for block in chapter.blocks:
+            for f in fields(block):
+                value = getattr(block, f.name)
+                if isinstance(value, str):
+                    yield value
+
+
+def _has_math(book: Any) -> bool:
+    return any("<math" in text for text in _block_texts(book))
 
 
 def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, front: Any, parts: Any, jobs: int) -> PrintedBook:

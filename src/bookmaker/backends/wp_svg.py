@@ -8,7 +8,16 @@ operations (move, line, curve, close) and the vertices kept for markers; this pa
 the first time a path is drawn and replays them after, for the same `d`, font size and viewport.
 
 The operations are the same, in the same order, with the same numbers: the PDF's bytes do not
-change (tests/test_wp_svg.py). Applied only to the WeasyPrint version it was written for.
+change (tests/test_wp_svg.py).
+
+Second, an SVG image (`<img src="x.svg">`) drawn again at the same size is not drawn again:
+WeasyPrint (70.0) writes the whole drawing into the page's content stream at every occurrence,
+so a formula a book shows forty times is forty copies of its glyph outlines, laid out, written
+and compressed forty times. `form_cached_draw` draws it once into a form XObject (a plain form:
+no transparency group, which PDF/X-1a forbids) and each occurrence paints that form (`Do`), as
+a PDF does with a raster image. What is drawn, and where, is the same.
+
+Applied only to the WeasyPrint version it was written for.
 """
 
 from __future__ import annotations
@@ -83,8 +92,33 @@ def cached_path(original: Callable[..., Any]) -> Callable[..., Any]:
     return path
 
 
+def form_cached_draw(original: Callable[..., Any]) -> Callable[..., Any]:
+    """`SVGImage.draw` that draws each (image, size) once per PDF into a form XObject and paints
+    that form at every occurrence. The forms are kept on the image object, by the resources of the
+    document being written, so a form never leaks into another PDF."""
+
+    def draw(image: Any, stream: Any, concrete_width: float, concrete_height: float, style: Any) -> Any:
+        resources = getattr(stream, "_resources", None)
+        x_objects = resources.get("XObject") if isinstance(resources, dict) else None
+        if x_objects is None or not hasattr(stream, "add_group") or not hasattr(stream, "draw_x_object"):
+            return original(image, stream, concrete_width, concrete_height, style)
+        forms = image.__dict__.setdefault("_bookmaker_forms", {})
+        key = (id(x_objects), concrete_width, concrete_height)
+        form = forms.get(key)
+        if form is None or x_objects.get(form.id) is not form:
+            form = stream.add_group(0, 0, concrete_width, concrete_height)
+            form.extra.pop("Group", None)  # a plain form, not a transparency group
+            original(image, form, concrete_width, concrete_height, style)
+            forms[key] = form
+        stream.draw_x_object(form.id)
+        return None
+
+    draw.__wrapped__ = original  # type: ignore[attr-defined]
+    return draw
+
+
 def apply() -> None:
-    """Install the cache once; does nothing on another WeasyPrint version."""
+    """Install the caches once; does nothing on another WeasyPrint version."""
     global _applied
     if _applied:
         return
@@ -95,3 +129,6 @@ def apply() -> None:
     if weasyprint.__version__ != PATCHED_VERSION or wsvg.TAGS.get("path") is None:
         return
     wsvg.TAGS["path"] = cached_path(wsvg.TAGS["path"])
+    from weasyprint import images
+
+    images.SVGImage.draw = form_cached_draw(images.SVGImage.draw)
