@@ -107,6 +107,23 @@ def test_parts_equal_one_document_under_kdp(kdp_book: Path, kdp_parts: PrintedBo
     assert_same_pages(kdp_parts, one)
     reader = PdfReader(io.BytesIO(kdp_parts.data))
     assert "/Outlines" not in reader.trailer["/Root"] and all("/Annots" not in p for p in reader.pages)
+    # the merge writes an image the parts share once: no bigger than 1.3x the one-document PDF,
+    # and no more image objects than it has
+    assert len(kdp_parts.data) <= 1.3 * len(one.data), (len(kdp_parts.data), len(one.data))
+    assert _image_objects(kdp_parts.data) <= _image_objects(one.data)
+
+
+def _image_objects(pdf: bytes) -> int:
+    """Image XObjects among the file's objects (each one is written once, whoever uses it)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    numbers = set(reader.xref_objStm)
+    for by_number in reader.xref.values():
+        numbers |= set(by_number)
+    images = 0
+    for number in sorted(numbers):
+        obj = reader.get_object(number)
+        images += bool(hasattr(obj, "get") and obj.get("/Subtype") == "/Image")
+    return images
 
 
 def test_any_number_of_jobs_gives_the_same_bytes(kdp_book: Path, kdp_parts: PrintedBook) -> None:

@@ -527,6 +527,9 @@ def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]],
                 NameObject("/Dest"): TextStringObject(link.anchor),
             })
             writer.add_annotation(page_index, annotation)
+    # Each part embeds its own copy of every image it shows (and of the ICC profile, the
+    # metadata...): written once. Font subsets differ from part to part and stay apart.
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
