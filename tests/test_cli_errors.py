@@ -139,3 +139,19 @@ def test_usage_error_is_exit_2(tmp_path: Path) -> None:
 def test_missing_book_folder(tmp_path: Path) -> None:
     proc = run("build", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert_one_error(proc, str(tmp_path / "nowhere" / "book.toml"), "no book.toml found", 3)
+
+
+def test_another_weasyprint_version_is_one_clear_error_and_no_pdf(tiny_book: Path, tmp_path: Path) -> None:
+    """bookmaker reaches into WeasyPrint's internals (backends/wp_internals.py): on a version it
+    was not tested with it stops, naming both versions, instead of drawing wrong pages."""
+    import weasyprint
+
+    code = ("import sys, weasyprint; weasyprint.__version__ = '71.0'; from bookmaker.cli import main; "
+            "sys.argv = ['bookmaker', *sys.argv[1:]]; main()")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1764115200"}
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", code, "build", str(tiny_book), "-o", str(out), "--format", "pdf"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert_one_error(proc, str(Path(weasyprint.__file__).parent), "needs WeasyPrint 70.0", 7)
+    assert "71.0 is installed" in proc.stderr
+    assert not (out / "tiny.pdf").exists()

@@ -112,11 +112,10 @@ def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], 
     from pypdf import PdfReader
     from weasyprint import HTML
 
-    from bookmaker.backends import png_passthrough
+    from bookmaker.backends import png_passthrough, wp_internals
 
     data = _png(mode, **save)
     source = PILImage.open(io.BytesIO(data))
-    png_passthrough.apply()
     stream = png_passthrough.idat_stream(PILImage.open(io.BytesIO(data)))
     assert (stream is not None) == passed
     if stream is not None:
@@ -124,7 +123,8 @@ def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], 
     if source.mode.startswith("I"):
         return  # WeasyPrint cannot write 16-bit images at all; images.py makes them 8-bit first
     html = f'<img src="data:image/png;base64,{base64.b64encode(data).decode()}" style="width:37px">'
-    pdf = HTML(string=html).write_pdf()
+    with wp_internals.patched():
+        pdf = HTML(string=html).write_pdf()
     (image,) = PdfReader(io.BytesIO(pdf)).pages[0].images
     expected = source.convert("RGB" if source.mode in ("RGB", "RGBA", "P") else "L")
     assert image.image.convert(expected.mode).tobytes() == expected.tobytes()

@@ -24,7 +24,7 @@ from bookmaker.images import to_cmyk
 from bookmaker.layout import cmyk_profile
 from bookmaker.pipeline import load_book
 from bookmaker.preflight import RuleResult, preflight
-from bookmaker.preflight import _PageContent as PageContent  # the page boxes preflight reads (our own module)
+from bookmaker.model import PageContent  # the page boxes preflight reads
 from bookmaker.profiles import PROFILES
 from bookmaker.validate import Report, ValidatorMissing, run_epubcheck
 
@@ -505,7 +505,7 @@ def test_cmyk_pdf_paints_the_svg_in_cmyk_and_passes_preflight(builds: SvgBuilds)
 
 
 def test_preflight_counts_a_vector_image_but_finds_no_resolution_to_fail() -> None:
-    """The build path (layout_from_document) gives an SVG's box 0 x 0 pixels: no dpi, still a box."""
+    """The build path (wp_internals.layout_summary) gives an SVG's box 0 x 0 pixels: no dpi, still a box."""
     out = io.BytesIO()
     writer = PdfWriter()
     writer.add_blank_page(432, 648)

@@ -33,9 +33,11 @@ if sys.argv[1] in ("files-plain", "forms"):  # as the print layout gives them: o
 else:
     html = print_math(html, 10.5)
     base_url = None
+patches = None
 if sys.argv[1] == "forms":
-    from bookmaker.backends import wp_svg
-    wp_svg.apply()
+    from bookmaker.backends import wp_internals
+    patches = wp_internals.patched()
+    patches.__enter__()
 if sys.argv[1] == "cached":
     from bookmaker.backends import wp_svg
     import weasyprint.svg as wsvg
@@ -104,27 +106,23 @@ def test_each_svg_image_is_drawn_once_into_a_plain_form_and_the_pages_look_the_s
     assert once > 0 and once * 3 == everywhere
 
 
-def test_apply_is_once_and_only_for_its_weasyprint_version(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_svg_patches_are_in_place_only_inside_patched_and_only_for_their_weasyprint_version(monkeypatch: pytest.MonkeyPatch) -> None:
     import weasyprint
     import weasyprint.svg as wsvg
-
-    from bookmaker.backends import wp_svg
-
     from weasyprint import images
 
-    monkeypatch.setattr(wp_svg, "_applied", False)
-    monkeypatch.setitem(wsvg.TAGS, "path", wsvg.TAGS["path"])
-    monkeypatch.setattr(images.SVGImage, "draw", images.SVGImage.draw)
-    monkeypatch.setattr(weasyprint, "__version__", "71.0")
+    from bookmaker.backends import wp_internals
+
     before, draw_before = wsvg.TAGS["path"], images.SVGImage.draw
-    wp_svg.apply()
+    with wp_internals.patched():
+        wrapped, draw = wsvg.TAGS["path"], images.SVGImage.draw
+        assert wrapped is not before and getattr(wrapped, "__wrapped__", None) is before
+        assert draw is not draw_before and getattr(draw, "__wrapped__", None) is draw_before
+        with wp_internals.patched():  # re-entrant: applied once
+            assert wsvg.TAGS["path"] is wrapped and images.SVGImage.draw is draw
+    assert wsvg.TAGS["path"] is before and images.SVGImage.draw is draw_before  # out at the last exit
+    monkeypatch.setattr(weasyprint, "__version__", "71.0")
+    with pytest.raises(wp_internals.WeasyPrintVersionError):
+        with wp_internals.patched():
+            pass  # pragma: no cover
     assert wsvg.TAGS["path"] is before and images.SVGImage.draw is draw_before  # another version: left alone
-    monkeypatch.setattr(wp_svg, "_applied", False)
-    monkeypatch.setattr(weasyprint, "__version__", wp_svg.PATCHED_VERSION)
-    wp_svg.apply()
-    wrapped = wsvg.TAGS["path"]
-    assert wrapped is not before and getattr(wrapped, "__wrapped__", None) is not None
-    draw = images.SVGImage.draw
-    assert draw is not draw_before and getattr(draw, "__wrapped__", None) is draw_before
-    wp_svg.apply()
-    assert wsvg.TAGS["path"] is wrapped and images.SVGImage.draw is draw  # applied once

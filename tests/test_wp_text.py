@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bookmaker.backends import wp_text
+from bookmaker.backends import wp_internals, wp_text
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "qpdf")), reason="needs poppler-utils and qpdf")
@@ -45,8 +45,8 @@ def indic_page() -> str:
 def render_patched(html: str, out: Path) -> Path:
     from weasyprint import HTML
 
-    wp_text.apply()
-    HTML(string=html).write_pdf(out, uncompressed_pdf=True)
+    with wp_internals.patched():
+        HTML(string=html).write_pdf(out, uncompressed_pdf=True)
     return out
 
 
@@ -119,22 +119,22 @@ def test_actual_text_is_utf16_with_bom() -> None:
     assert wp_text.actual_text("कि") == b"<</ActualText <feff0915093f>>>"
 
 
-def test_apply_is_idempotent_and_version_guarded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_patch_is_in_place_only_inside_patched_and_only_for_its_weasyprint_version(monkeypatch: pytest.MonkeyPatch) -> None:
     import weasyprint
     import weasyprint.draw.text
 
-    wp_text.apply()
-    wp_text.apply()
-    assert weasyprint.draw.text.draw_first_line is wp_text.draw_first_line
-
-    def sentinel(*args: object) -> list[object]:
-        return []
-
-    monkeypatch.setattr(weasyprint.draw.text, "draw_first_line", sentinel)
+    before = weasyprint.draw.text.draw_first_line
+    assert before is not wp_text.draw_first_line
+    with wp_internals.patched():
+        with wp_internals.patched():  # re-entrant
+            assert weasyprint.draw.text.draw_first_line is wp_text.draw_first_line
+        assert weasyprint.draw.text.draw_first_line is wp_text.draw_first_line  # still inside the outer one
+    assert weasyprint.draw.text.draw_first_line is before  # out again at the last exit
     monkeypatch.setattr(weasyprint, "__version__", "71.0")
-    monkeypatch.setattr(wp_text, "_applied", False)
-    wp_text.apply()
-    assert weasyprint.draw.text.draw_first_line is sentinel  # another version: left alone
+    with pytest.raises(wp_internals.WeasyPrintVersionError, match=r"needs WeasyPrint 70\.0.*71\.0 is installed"):
+        with wp_internals.patched():
+            pass  # pragma: no cover - another version: refused, loudly
+    assert weasyprint.draw.text.draw_first_line is before  # and left alone
 
 
 def test_simple_runs_skip_the_span_search_and_complex_ones_do_not() -> None:

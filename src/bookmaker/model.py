@@ -165,3 +165,13 @@ class Book:
             if img.src == src:
                 return img
         raise KeyError(src)
+
+
+@dataclass
+class PageContent:
+    """What the print preflight measures on one page: text boxes (bbox in PDF points, font size)
+    and image boxes (bbox, pixels; 0 x 0 for an SVG, drawn as vectors). Made by the PDF back end
+    from its layout (backends/wp_internals.layout_summary) or read from a PDF (preflight)."""
+
+    text: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)

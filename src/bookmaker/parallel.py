@@ -37,9 +37,11 @@ from typing import Any, Callable, Sequence
 
 from .backends import BuildContext
 from .backends.pdf import PdfBackend
+from .backends.pypdf_internals import set_info_and_id
+from .backends.wp_internals import chapter_starts, layout_hooks, layout_summary, shift_page_counter
 from .errors import BookError, OutputError
 from .layout import Asset, render_print
-from .model import Book, Chapter, FigureBlock
+from .model import Book, Chapter, FigureBlock, PageContent
 
 PART_PAGES = 80  # estimated pages a body part aims at; a shorter book is laid out as one document
 WORDS_A_PAGE = 300  # estimates only: a wrong guess costs balance, never correctness
@@ -117,26 +119,6 @@ class LaidOutPart:
     warnings: tuple[Any, ...] = ()
 
 
-def _chapter_starts(page_boxes: Sequence[Any], ids: Sequence[str]) -> tuple[int, ...]:
-    """The first page on which each chapter's section box appears (html > body > section)."""
-    wanted, starts = set(ids), {}
-    for index, page in enumerate(page_boxes):
-        level = list(page.children[:1])
-        for _depth in range(3):
-            below = []
-            for box in level:
-                element = getattr(box, "element", None)
-                ident = element.get("id") if element is not None else None
-                if ident in wanted and ident not in starts:
-                    starts[ident] = index
-                below.extend(getattr(box, "children", ()))
-            level = below
-    missing = [i for i in ids if i not in starts]
-    if missing:
-        raise RuntimeError(f"chapter {missing[0]} has no page in its part")
-    return tuple(starts[i] for i in ids)
-
-
 class _Folios:
     """In a worker: report a part's page count, wait for its first folio, shift the page counter."""
 
@@ -151,35 +133,22 @@ class _Folios:
     def expect(self, part: int, chapter_ids: Sequence[str], drops_last: bool) -> None:
         self.part, self.ids, self.drops_last, self.page_boxes, self.shift = part, chapter_ids, drops_last, [], None
 
-    def install(self) -> Callable[[], None]:
-        import weasyprint.layout as wl  # noqa: PLC0415 - WeasyPrint is pinned (70.0)
+    def _pages(self, page_boxes: list[Any]) -> None:
+        self.page_boxes = page_boxes
 
-        make_all_pages, make_margin_boxes = wl.make_all_pages, wl.make_margin_boxes
+    def _margin_state(self, state: Any) -> Any:
+        if self.shift is None:
+            count = len(self.page_boxes) - (1 if self.drops_last else 0)
+            self.conn.send(("count", self.part, count, chapter_starts(self.page_boxes, self.ids)))
+            message = self.conn.recv()
+            if message[0] != "go":
+                os._exit(0)  # the pass is abandoned (the gutter changed, or another part failed)
+            self.shift = int(message[1]) - 1
+        return shift_page_counter(state, self.shift) if self.shift else state
 
-        def all_pages(*args: Any, **kwargs: Any) -> list[Any]:
-            self.page_boxes = list(make_all_pages(*args, **kwargs))
-            return self.page_boxes
-
-        def margin_boxes(context: Any, page: Any, state: Any) -> Any:
-            if self.shift is None:
-                count = len(self.page_boxes) - (1 if self.drops_last else 0)
-                self.conn.send(("count", self.part, count, _chapter_starts(self.page_boxes, self.ids)))
-                message = self.conn.recv()
-                if message[0] != "go":
-                    os._exit(0)  # the pass is abandoned (the gutter changed, or another part failed)
-                self.shift = int(message[1]) - 1
-            if self.shift:
-                counters = dict(state[1])
-                counters["page"] = [value + self.shift for value in counters.get("page", [])]
-                state = (state[0], counters, *state[2:])
-            return make_margin_boxes(context, page, state)
-
-        wl.make_all_pages, wl.make_margin_boxes = all_pages, margin_boxes
-
-        def uninstall() -> None:
-            wl.make_all_pages, wl.make_margin_boxes = make_all_pages, make_margin_boxes
-
-        return uninstall
+    def installed(self) -> Any:
+        """WeasyPrint's layout reporting to this worker's parent, for the `with` block."""
+        return layout_hooks(self._pages, self._margin_state)
 
 
 def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
@@ -201,8 +170,6 @@ def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
 
 
 def _finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None) -> tuple[bytes, list[Any], tuple[CrossLink, ...]]:
-    from .preflight import layout_from_document
-
     pages = list(document.pages)
     if drops_last:
         pages = pages[:-1]
@@ -210,7 +177,7 @@ def _finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int 
     document = document.copy(pages)
     cross = _take_cross_links(document.pages)
     backend = PdfBackend()
-    return backend.write_document(document, ctx), layout_from_document(document), cross
+    return backend.write_document(document, ctx), layout_summary(document), cross
 
 
 def _render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Any:
@@ -242,15 +209,15 @@ def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Any], chapter_ids: 
     part to part: a fresh process a part costs about a third more time a page.
     """
     folios = _Folios(conn)
-    folios.install()
     backend = PdfBackend()
     try:
-        while True:
-            message = conn.recv()
-            if message[0] != "part":
-                return
-            index = message[1]
-            conn.send(("done", index, *_one_part(folios, backend, ctx, rendered, chapter_ids, index)))
+        with folios.installed():
+            while True:
+                message = conn.recv()
+                if message[0] != "part":
+                    return
+                index = message[1]
+                conn.send(("done", index, *_one_part(folios, backend, ctx, rendered, chapter_ids, index)))
     except BookError as exc:
         conn.send(("error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
@@ -409,10 +376,9 @@ def _lay_out_here(
     """
     here = _Here(counts)
     folios = _Folios(here)
-    uninstall = folios.install()
     backend = PdfBackend()
     results = []
-    try:
+    with folios.installed():
         for index in range(len(rendered)):
             first = 1 + sum(counts[j] for j in range(index))
             part = cached.get(index)
@@ -422,8 +388,6 @@ def _lay_out_here(
                 _cache_part(ctx, keys[index], part)
             starts[index] = part.starts
             results.append(part)
-    finally:
-        uninstall()
     on_counted([counts[i] for i in range(len(rendered))], [starts[i] for i in range(len(rendered))])
     return results
 
@@ -433,10 +397,11 @@ def _code_key() -> str:
     import weasyprint
 
     from . import preflight
-    from .backends import pdf, png_passthrough
+    from .backends import pdf, png_passthrough, wp_internals, wp_svg, wp_text
     from .buildcache import digest
 
-    sources = [Path(m.__file__).read_bytes() for m in (preflight, pdf, png_passthrough) if m.__file__]
+    modules = (preflight, pdf, png_passthrough, wp_internals, wp_svg, wp_text)  # every patch changes the PDF
+    sources = [Path(m.__file__).read_bytes() for m in modules if m.__file__]
     return digest(Path(__file__).read_bytes(), *sources, weasyprint.__version__)
 
 
@@ -468,9 +433,8 @@ def _cached_part(ctx: BuildContext, key: str | None) -> LaidOutPart | None:
     meta, pdf = hit
     try:
         from .errors import Diagnostic, SourceLocation
-        from .preflight import _PageContent
 
-        layout = [_PageContent([tuple(t) for t in text], [tuple(i) for i in images]) for text, images in meta["layout"]]
+        layout = [PageContent([tuple(t) for t in text], [tuple(i) for i in images]) for text, images in meta["layout"]]
         cross = tuple(CrossLink(page, tuple(rect), anchor) for page, rect, anchor in meta["cross"])  # type: ignore[arg-type]
         warnings = tuple(Diagnostic(SourceLocation(Path(path), line), message, "warning") for path, line, message in meta["warnings"])
         return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings)
@@ -510,13 +474,7 @@ def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]],
             writer.root_object[NameObject(key)] = root[key].clone(writer)
     if not bookmarks and "/Outlines" in writer.root_object:
         del writer.root_object["/Outlines"]
-    info = first.trailer["/Info"].get_object()
-    target = writer._info.get_object()  # noqa: SLF001 - pypdf keeps no public setter for raw values
-    for key in list(target.keys()):
-        del target[key]
-    for key, value in info.items():
-        target[NameObject(key)] = value.clone(writer)
-    writer._ID = first.trailer["/ID"].clone(writer)  # noqa: SLF001 - the book's own identifier, as one document has
+    set_info_and_id(writer, first.trailer["/Info"].get_object(), first.trailer["/ID"])  # the book's own, as one document has
     if annotations:
         for page_index, link in cross_links:
             annotation = DictionaryObject({
@@ -573,7 +531,7 @@ def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequenc
         if abs(max(settings.margin_inside, profile.min_gutter(content + fillers)) - gutter) > 1e-9:
             raise PassAbandoned(content)
         if document is not None:
-            front_starts = _chapter_starts([p._page_box for p in document.pages], [ch.id for ch in front])  # noqa: SLF001
+            front_starts = chapter_starts(document.pages, [ch.id for ch in front])
             pdf, layout, cross = _finish(document, ctx, drops_last=True)
             part = LaidOutPart(front_pages, front_starts, 1, pdf, layout, cross)
             _cache_part(ctx, key, part)
@@ -598,8 +556,8 @@ def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequenc
         at += piece.pages
     cross_links = [(offset + link.page, link) for piece, offset in zip(pieces, offsets) for link in piece.cross_links]
     data = merge([p.pdf for p in pieces], cross_links, profile.bookmarks, profile.annotations)
-    chapter_starts = list(done["front"].starts)
+    starts_by_page = list(done["front"].starts)
     for piece, offset in zip(laid_out, offsets[1:]):
-        chapter_starts.extend(offset + s for s in piece.starts)
+        starts_by_page.extend(offset + s for s in piece.starts)
     layout = [page for piece in pieces for page in piece.layout]
-    return PrintedBook(data, at, fillers, gutter, 1, layout, tuple(chapter_starts))
+    return PrintedBook(data, at, fillers, gutter, 1, layout, tuple(starts_by_page))

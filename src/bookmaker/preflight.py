@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostic, SourceLocation
-from .model import BookConfig
+from .model import BookConfig, PageContent
 
 PT = 72.0
 TOLERANCE = 0.75  # points: a hundredth of an inch, and then some, for rounding in the PDF
@@ -58,19 +58,13 @@ def _pages(pages: tuple[int, ...], most: int = 12) -> str:
     return shown + (f" … {len(pages) - most} more" if len(pages) > most else "")
 
 
-@dataclass
-class _PageContent:
-    text: list[tuple[float, float, float, float, float]] = field(default_factory=list)  # bbox + size
-    images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)  # bbox + px (0 x 0: vector, SVG)
-
-
-def _layout(data: bytes) -> list[_PageContent]:
+def _layout(data: bytes) -> list[PageContent]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LTChar, LTImage
 
     pages = []
     for lt_page in extract_pages(io.BytesIO(data), laparams=None):
-        content = _PageContent()
+        content = PageContent()
 
         def walk(obj: Any) -> None:
             if isinstance(obj, LTChar):
@@ -84,40 +78,6 @@ def _layout(data: bytes) -> list[_PageContent]:
                     walk(child)
 
         walk(lt_page)
-        pages.append(content)
-    return pages
-
-
-def layout_from_document(document: Any) -> list[_PageContent]:
-    """The same boxes from WeasyPrint's laid-out pages, in PDF points from the MediaBox corner.
-
-    A build already holds the laid-out document: reading its boxes costs a fraction of parsing
-    the PDF again with pdfminer (which `check --pdf` does for a PDF from anywhere). An SVG image
-    is drawn as vectors: its box counts for the margins, with 0 x 0 pixels (no resolution).
-    """
-    from weasyprint.formatting_structure import boxes
-    from weasyprint.images import SVGImage
-
-    px = 0.75  # CSS px to PDF points
-    pages = []
-    for page in document.pages:
-        content = _PageContent()
-        bleed_left, bleed_bottom = page.bleed["left"] * px, page.bleed["bottom"] * px
-        height = page.height * px
-
-        def at(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
-            return (bleed_left + x * px, bleed_bottom + height - (y + h) * px,
-                    bleed_left + (x + w) * px, bleed_bottom + height - y * px)
-
-        for box in page._page_box.descendants():  # noqa: SLF001 - WeasyPrint is pinned (70.0)
-            if isinstance(box, boxes.TextBox) and box.text.strip():
-                content.text.append((*at(box.position_x, box.position_y, box.width, box.height), box.style["font_size"] * px))
-            elif isinstance(box, boxes.ReplacedBox) and hasattr(box.replacement, "image_data"):
-                x, y = box.content_box_x(), box.content_box_y()
-                content.images.append((*at(x, y, box.width, box.height), int(box.replacement.width), int(box.replacement.height)))
-            elif isinstance(box, boxes.ReplacedBox) and isinstance(box.replacement, SVGImage):
-                x, y = box.content_box_x(), box.content_box_y()
-                content.images.append((*at(x, y, box.width, box.height), 0, 0))
         pages.append(content)
     return pages
 
@@ -232,7 +192,7 @@ def _colour_spaces(page: Any, painted: dict[int, frozenset[str]] | None = None) 
     return scan(contents.get_data() if contents is not None else b"", page.get("/Resources") or {}, 0)
 
 
-def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None = None) -> PreflightReport:
+def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None = None) -> PreflightReport:
     from pypdf import PdfReader
 
     settings = config.print
@@ -346,7 +306,7 @@ def preflight(data: bytes, config: BookConfig, layout: list[_PageContent] | None
     results.append(RuleResult("page count multiple", n % profile.page_multiple == 0,
                               f"{n} pages, multiple of {profile.page_multiple}"))
     if profile.last_page_blank:
-        last = layout[-1] if layout else _PageContent()
+        last = layout[-1] if layout else PageContent()
         blank = not last.text and not last.images
         results.append(RuleResult("last page blank without folio", blank, "blank" if blank else "has content", () if blank else (n,)))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .backends import BuildContext
 from .backends.pdf import PdfBackend, missing_libraries
+from .backends.wp_internals import layout_summary, page_side
 from .errors import OutputError
 from .layout import Asset, Rendered, cmyk_profile, render_print
 
@@ -39,9 +40,9 @@ def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
     """
     blanks: dict[str, Any] = {}
     for page in document.pages:
-        page_type = page._page_box.page_type  # noqa: SLF001 - WeasyPrint is pinned (70.0)
-        if page_type.blank:
-            blanks.setdefault(page_type.side, page)
+        side, blank = page_side(page)
+        if blank:
+            blanks.setdefault(side, page)
     pages = []
     for position in range(total + 1, total + count + 1):
         side = "right" if position % 2 else "left"
@@ -156,9 +157,8 @@ def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: 
                 document = document.copy(list(document.pages) + extra)
                 total, fillers = total + len(extra), want_fillers
         if want_fillers == fillers and abs(want_gutter - gutter) < 1e-9:
-            from .preflight import layout_from_document
 
             data = backend.write_document(document, ctx)
-            return PrintedBook(data, total, fillers, gutter, passes, layout_from_document(document))
+            return PrintedBook(data, total, fillers, gutter, passes, layout_summary(document))
         fillers, gutter = want_fillers, want_gutter
     raise _unsettled(book)

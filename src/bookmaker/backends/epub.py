@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from ebooklib import epub
@@ -29,6 +30,28 @@ from . import BuildContext
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _PACKED = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".woff", ".woff2")
+
+
+TESTED_EBOOKLIB = (0, 20)
+"""The ebooklib version whose writer's private methods `_Writer` overrides and calls (`_get_nav`,
+`_write_opf_file`, `_write_container`, `_write_opf`, `_write_items`): this module is the only
+one that touches ebooklib's internals, and only on this version."""
+
+
+class EbooklibVersionError(OutputError):
+    """The installed ebooklib is not the version `_Writer` was written for."""
+
+
+def check_ebooklib() -> None:
+    import ebooklib
+
+    found = tuple(getattr(ebooklib, "VERSION", ())[:2])
+    if found != TESTED_EBOOKLIB:
+        tested = ".".join(map(str, TESTED_EBOOKLIB))
+        raise EbooklibVersionError.at(
+            Path(ebooklib.__file__).parent, None,
+            f"bookmaker needs ebooklib {tested} (it overrides its EPUB writer's internals: backends/epub.py), "
+            f"but ebooklib {'.'.join(map(str, found)) or '?'} is installed here: pip install 'ebooklib=={tested}'")
 
 
 class _Page(epub.EpubHtml):
@@ -116,6 +139,7 @@ class EpubBackend:
     suffix = ".epub"
 
     def write(self, rendered: Rendered, ctx: BuildContext) -> bytes:
+        check_ebooklib()
         config = ctx.book.config
         if not any(p.kind == "chapter" and p.content.strip() for p in rendered.pages):
             raise OutputError.at(config.root, None, "the book has no chapter content to package")

@@ -17,6 +17,7 @@ from ..errors import OutputError, Reporter
 from ..layout import Asset, Rendered, layouts_dir
 from ..model import Book
 from . import BuildContext
+from .wp_internals import patched
 
 BASE_URL = "https://book.invalid/"  # .invalid never resolves: nothing can leave the machine
 
@@ -109,11 +110,6 @@ class PdfBackend:
         from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
 
-        from . import png_passthrough, wp_svg, wp_text
-
-        png_passthrough.apply()
-        wp_text.apply()
-        wp_svg.apply()
         missing_libraries(ctx.reporter)
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
@@ -121,7 +117,8 @@ class PdfBackend:
         LOGGER.addHandler(collect)
         try:
             html = HTML(string=page.content, base_url=BASE_URL, url_fetcher=_fetcher(assets))
-            document = html.render(font_config=FontConfiguration())
+            with patched():
+                document = html.render(font_config=FontConfiguration())
         finally:
             LOGGER.removeHandler(collect)
         report_messages(collect.messages, ctx)
@@ -148,7 +145,8 @@ class PdfBackend:
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
-            data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
+            with patched():
+                data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
         finally:
             LOGGER.removeHandler(collect)
         report_messages(collect.messages, ctx)

@@ -8,17 +8,17 @@ book's 22 s) are work for nothing. The pixels in the PDF are the same (tests/tes
 
 Every image bookmaker hands WeasyPrint went through `images.py`, which writes such PNGs. Anything
 else (palette, 16-bit, low bit depth, interlaced, alpha, an image WeasyPrint resized) takes
-WeasyPrint's own path. The patch is applied only to the WeasyPrint version it was written for.
+WeasyPrint's own path. Installed by `wp_internals.patched`, for the WeasyPrint version it was
+written for.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from typing import Any
 
-PATCHED_VERSION = "70.0"
-_applied = False
 
 
 def idat_stream(image: Any) -> bytes | None:
@@ -49,20 +49,12 @@ def idat_stream(image: Any) -> bytes | None:
     return b"".join(chunks) or None
 
 
-def apply() -> None:
-    """Patch WeasyPrint's PNG writer once, if it is the version this was written for."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
-    import weasyprint
-    from weasyprint.images import RasterImage
-
-    if weasyprint.__version__ != PATCHED_VERSION:
-        return
-    original = RasterImage._get_png_data  # noqa: SLF001 - version checked above
+def passthrough(original: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """WeasyPrint's PNG writer (`RasterImage._get_png_data`, installed by wp_internals.patched)
+    that copies a PNG's own IDAT data where it can and calls `original` where it cannot."""
 
     def get_png_data(pillow_image: Any) -> bytes:
         return idat_stream(pillow_image) or original(pillow_image)
 
-    RasterImage._get_png_data = staticmethod(get_png_data)  # noqa: SLF001
+    get_png_data.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_png_data

@@ -17,16 +17,14 @@ and compressed forty times. `form_cached_draw` draws it once into a form XObject
 no transparency group, which PDF/X-1a forbids) and each occurrence paints that form (`Do`), as
 a PDF does with a raster image. What is drawn, and where, is the same.
 
-Applied only to the WeasyPrint version it was written for.
+Both are put in place by `wp_internals.patched`, for the WeasyPrint version they were written for.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-PATCHED_VERSION = "70.0"
 MAX_ENTRIES = 50_000  # distinct paths remembered per process; beyond it the cache starts afresh
-_applied = False
 _recorded: dict[tuple[object, ...], tuple[tuple[tuple[str, tuple[float, ...]], ...], tuple[Any, ...]]] = {}
 _OPERATIONS = ("move_to", "line_to", "curve_to", "close")
 
@@ -92,14 +90,14 @@ def cached_path(original: Callable[..., Any]) -> Callable[..., Any]:
     return path
 
 
-def form_cached_draw(original: Callable[..., Any]) -> Callable[..., Any]:
+def form_cached_draw(original: Callable[..., Any], x_objects_of: Callable[[Any], Any]) -> Callable[..., Any]:
     """`SVGImage.draw` that draws each (image, size) once per PDF into a form XObject and paints
-    that form at every occurrence. The forms are kept on the image object, by the resources of the
-    document being written, so a form never leaks into another PDF."""
+    that form at every occurrence. The forms are kept on the image object, by the XObject
+    dictionary of the document being written (`x_objects_of(stream)`, None where unknown), so a
+    form never leaks into another PDF."""
 
     def draw(image: Any, stream: Any, concrete_width: float, concrete_height: float, style: Any) -> Any:
-        resources = getattr(stream, "_resources", None)
-        x_objects = resources.get("XObject") if isinstance(resources, dict) else None
+        x_objects = x_objects_of(stream)
         if x_objects is None or not hasattr(stream, "add_group") or not hasattr(stream, "draw_x_object"):
             return original(image, stream, concrete_width, concrete_height, style)
         forms = image.__dict__.setdefault("_bookmaker_forms", {})
@@ -115,20 +113,3 @@ def form_cached_draw(original: Callable[..., Any]) -> Callable[..., Any]:
 
     draw.__wrapped__ = original  # type: ignore[attr-defined]
     return draw
-
-
-def apply() -> None:
-    """Install the caches once; does nothing on another WeasyPrint version."""
-    global _applied
-    if _applied:
-        return
-    import weasyprint
-    from weasyprint import svg as wsvg
-
-    _applied = True
-    if weasyprint.__version__ != PATCHED_VERSION or wsvg.TAGS.get("path") is None:
-        return
-    wsvg.TAGS["path"] = cached_path(wsvg.TAGS["path"])
-    from weasyprint import images
-
-    images.SVGImage.draw = form_cached_draw(images.SVGImage.draw)

@@ -10,8 +10,8 @@ the cluster's text through that map, this patch wraps them in a marked-content s
 written exactly as WeasyPrint writes them, so a Latin book's PDF is byte for byte the same.
 
 `draw_first_line` below is WeasyPrint 70.0's function of the same name (weasyprint/draw/text.py,
-BSD-3-Clause) with the span added; the lines that differ are marked "bookmaker:". The patch is
-applied only to the WeasyPrint version it was copied from.
+BSD-3-Clause) with the span added; the lines that differ are marked "bookmaker:". It is put in
+place by `wp_internals.patched`, for the WeasyPrint version it was copied from.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from io import BytesIO
 from typing import Any
 from xml.etree import ElementTree
 
-PATCHED_VERSION = "70.0"
-_applied = False
 
 
 def actual_text(text: str) -> bytes:
@@ -397,17 +395,3 @@ def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):  # 
         stream.show_text(string)
 
     return emojis
-
-
-def apply() -> None:
-    """Patch WeasyPrint's line drawing once, if it is the version this was written for."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
-    import weasyprint
-    import weasyprint.draw.text
-
-    if weasyprint.__version__ != PATCHED_VERSION:
-        return
-    weasyprint.draw.text.draw_first_line = draw_first_line

@@ -1,0 +1,59 @@
+"""Third-party internals are touched in one module per library, each checked against the version
+it was written for: another version stops the build with one clear error (backends/epub.py,
+backends/pypdf_internals.py, backends/wp_internals.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "bookmaker"
+
+
+def test_another_ebooklib_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ebooklib
+
+    from bookmaker.backends import epub
+
+    epub.check_ebooklib()  # the installed one passes
+    monkeypatch.setattr(ebooklib, "VERSION", (0, 21, 0))
+    with pytest.raises(epub.EbooklibVersionError, match=r"needs ebooklib 0\.20.*0\.21 is installed"):
+        epub.check_ebooklib()
+
+
+def test_another_pypdf_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdf
+
+    from bookmaker.backends import pypdf_internals
+
+    pypdf_internals.check_version()
+    monkeypatch.setattr(pypdf, "__version__", "8.0.0")
+    with pytest.raises(pypdf_internals.PypdfVersionError, match=r"needs pypdf 7\.x.*8\.0\.0 is installed"):
+        pypdf_internals.check_version()
+
+
+def _private_uses(path: Path) -> set[str]:
+    """Attribute names with one leading underscore read on something other than self/cls/a module of ours."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls", "super"):
+                continue
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "super":
+                continue
+            found.add(node.attr)
+    return found
+
+
+def test_weasyprint_and_pypdf_private_names_are_read_in_their_own_modules_only() -> None:
+    weasyprint_private = {"_page_box", "_get_png_data", "_resources"}
+    pypdf_private = {"_info", "_ID"}
+    homes = {"_page_box": "wp_internals.py", "_get_png_data": "wp_internals.py", "_resources": "wp_internals.py",
+             "_info": "pypdf_internals.py", "_ID": "pypdf_internals.py"}
+    for path in sorted(SRC.rglob("*.py")):
+        for name in _private_uses(path) & (weasyprint_private | pypdf_private):
+            assert path.name == homes[name], f"{path.relative_to(SRC)} reads {name}: only {homes[name]} may"
