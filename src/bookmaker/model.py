@@ -35,6 +35,17 @@ class PrintSettings:
     def text_height(self) -> float:
         return self.trim_height - self.margin_top - self.margin_bottom
 
+    def gutter_for(self, content_pages: int) -> float:
+        """The inside margin of a book of `content_pages` pages: `margin_inside`, or the profile's
+        minimum gutter for the pages printed (the content and the filler pages the profile adds),
+        whichever is wider. The one statement of the gutter rule (printing, parallel, pagemap)."""
+        return max(self.margin_inside, self.profile.min_gutter(content_pages + self.profile.fill(content_pages)))
+
+    def gutter_is_fixed(self) -> bool:
+        """True when the gutter does not depend on the page count (one band, or margin_inside wins)."""
+        bands = [inches for _, inches in self.profile.gutter]
+        return max(self.margin_inside, min(bands)) == max(self.margin_inside, max(bands))
+
 
 @dataclass(frozen=True)
 class BookConfig:

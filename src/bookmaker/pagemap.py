@@ -137,19 +137,6 @@ def chapter_images(book: Book, chapter: Chapter) -> tuple[str, ...]:
     return tuple(dict.fromkeys(srcs))
 
 
-def gutter_for(config: BookConfig, content_pages: int) -> float:
-    """The inside margin the full build settles on for this many pages (see printing.print_book)."""
-    settings = config.print
-    profile = settings.profile
-    return max(settings.margin_inside, profile.min_gutter(content_pages + profile.fill(content_pages)))
-
-
-def gutter_is_fixed(config: BookConfig) -> bool:
-    """True when the gutter does not depend on the page count (one band, or margin_inside wins)."""
-    settings = config.print
-    bands = [inches for _, inches in settings.profile.gutter]
-    return max(settings.margin_inside, min(bands)) == max(settings.margin_inside, max(bands))
-
 
 # --- the file --------------------------------------------------------------------------------
 
@@ -223,7 +210,7 @@ def locate(pagemap: PageMap, book: Book, chapter: Chapter) -> Folio:
     chapters = book.chapters
     index = next(i for i, ch in enumerate(chapters) if ch.id == chapter.id)
     map_ok = pagemap.layout == layout_key(book.config) and pagemap.gutter is not None
-    fixed = gutter_is_fixed(book.config)
+    fixed = book.config.print.gutter_is_fixed()
     min_span = 2 if pagemap.recto in (True, None) else 1
     opening = next((i for i, ch in enumerate(chapters) if ch.kind == "body"), None)
     in_body = opening is not None and index >= opening
@@ -241,12 +228,12 @@ def locate(pagemap: PageMap, book: Book, chapter: Chapter) -> Folio:
     unknown += [chapters[i].id for i in before if valid[i] is None]
     first = (1 if in_body else front + 1) + sum(pages(i) for i in before)
     if fixed:
-        gutter = gutter_for(book.config, 0)
+        gutter = book.config.print.gutter_for(0)
     else:
         content = front + sum(pages(i) for i in range(len(chapters)))
-        gutter = pagemap.gutter if map_ok and pagemap.gutter is not None else gutter_for(book.config, content)
+        gutter = pagemap.gutter if map_ok and pagemap.gutter is not None else book.config.print.gutter_for(content)
         all_known = front_ok and all(v is not None for v in valid.values())
-        if not all_known or abs(gutter_for(book.config, content) - gutter) > 1e-9:
+        if not all_known or abs(book.config.print.gutter_for(content) - gutter) > 1e-9:
             unknown.append("gutter")
     return Folio(first=first, exact=not unknown, gutter=gutter, unknown=tuple(unknown))
 

@@ -528,7 +528,7 @@ def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequenc
             front_pages = part.pages
         content = front_pages + sum(counts)
         fillers = profile.fill(content)
-        if abs(max(settings.margin_inside, profile.min_gutter(content + fillers)) - gutter) > 1e-9:
+        if abs(settings.gutter_for(content) - gutter) > 1e-9:
             raise PassAbandoned(content)
         if document is not None:
             front_starts = chapter_starts(document.pages, [ch.id for ch in front])

@@ -127,7 +127,7 @@ def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, front: Any, 
             return replace(print_in_parts(ctx, front, parts, jobs, gutter, converted), passes=passes)
         except PassAbandoned as exc:
             content = exc.content_pages
-            gutter = max(settings.margin_inside, profile.min_gutter(content + profile.fill(content)))
+            gutter = settings.gutter_for(content)
     raise _unsettled(book)
 
 
@@ -150,7 +150,7 @@ def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: 
         total = len(document.pages)
         content = total - fillers
         want_fillers = profile.fill(content)
-        want_gutter = max(settings.margin_inside, profile.min_gutter(content + want_fillers))
+        want_gutter = settings.gutter_for(content)
         if abs(want_gutter - gutter) < 1e-9 and want_fillers > fillers:
             extra = _blank_pages(document, total, want_fillers - fillers)
             if extra is not None:
