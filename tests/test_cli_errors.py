@@ -155,3 +155,20 @@ def test_another_weasyprint_version_is_one_clear_error_and_no_pdf(tiny_book: Pat
     assert_one_error(proc, str(Path(weasyprint.__file__).parent), "needs WeasyPrint 70.0", 7)
     assert "71.0 is installed" in proc.stderr
     assert not (out / "tiny.pdf").exists()
+
+
+def test_check_builds_as_build_does_and_leaves_the_build_folder_as_it_was(tiny_book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", str(tiny_book), "-o", str(out), cwd=tmp_path).returncode == 0
+
+    def snapshot() -> dict[str, bytes]:
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    before = snapshot()
+    proc = run("check", str(tiny_book), "--no-epubcheck", "--json", "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    report = json.loads(proc.stdout)
+    assert report["passed"] is True and report["pages"] >= 1
+    assert snapshot() == before  # the cache is read, never written, by a check

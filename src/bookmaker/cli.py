@@ -108,39 +108,40 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
 @click.option("--no-epubcheck", is_flag=True, help="Skip EPUBCheck (it needs Java).")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning (warnings of one kind are grouped otherwise).")
-def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool, verbose: bool) -> None:
+@click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True,
+              help="Output folder of earlier builds, whose cache the check reuses (read only).")
+def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool, verbose: bool,
+          out_dir: Path) -> None:
     """Preflight the PDF against BOOK_DIR's print profile and run EPUBCheck on the EPUB.
 
-    Builds both in memory unless --pdf/--epub name built files. Exits 9 when any rule fails.
+    Builds both in memory unless --pdf/--epub name built files, the way `build` does (reusing what
+    the build cache under --out holds; nothing is written there). Exits 9 when any rule fails.
     """
     import json
 
     from .backends import BuildContext, build_timestamp
+    from .buildcache import BuildCache
     from .errors import PreflightError
-    from .pipeline import load_book
-    from .preflight import preflight
+    from .pipeline import Made, load_book, preflight_of, target
     from .validate import ValidatorMissing, run_epubcheck
 
     reporter = Reporter()
     try:
-        book = load_book(book_dir, reporter, with_cover=epub_file is None)
-        ctx = BuildContext(book, build_timestamp(), reporter)
+        cache = BuildCache.under(out_dir)  # read only: images and PDF parts a build of the same book left
+        book = load_book(book_dir, reporter, with_cover=epub_file is None, cache=cache)
+        ctx = BuildContext(book, build_timestamp(), reporter, cache=cache)
+        quiet = lambda _: None  # noqa: E731 - the build's progress lines are not check's
         if pdf_file is None:
-            from .printing import print_book
-
-            pdf_data = print_book(ctx).data
+            made = target(book_dir, "pdf").make(ctx, None, quiet)
         else:
-            pdf_data = pdf_file.read_bytes()
-        report = preflight(pdf_data, book.config)
+            made = Made("pdf", pdf_file.read_bytes())
+        report = preflight_of(made, book.config)
         epub_summary = None
         if not no_epubcheck:
             if epub_file is None:
                 import tempfile
 
-                from .backends.epub import EpubBackend
-                from .layout import render_epub
-
-                data = EpubBackend().write(render_epub(book), ctx)
+                data = target(book_dir, "epub").make(ctx, None, quiet).data
                 with tempfile.NamedTemporaryFile(suffix=".epub") as tmp:
                     tmp.write(data)
                     tmp.flush()

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 from . import markdown
 from .buildcache import BuildCache
@@ -19,8 +19,10 @@ from .links import check_links, line_of
 from .manuscript import load_chapters
 from .model import Book, BookConfig, Chapter, Image, ImageRef
 
+if TYPE_CHECKING:
+    from .backends import BuildContext
+
 Transform = Callable[[Book], Book]
-FORMATS = ("epub", "pdf")
 
 
 def number_chapters(book: Book) -> Book:
@@ -151,6 +153,67 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+# -- Targets: the one registry `build` and `check` loop over --------------------------------------
+
+
+@dataclass(frozen=True)
+class Made:
+    """One output made in memory by its target: its bytes and, for print, the laid-out book
+    (printing.PrintedBook: page count, gutter, the boxes preflight measures, chapter starts)."""
+
+    format: str
+    data: bytes
+    printed: Any = None
+
+
+class Target(Protocol):
+    """An output format: `make` renders the book for it and has its back end package it."""
+
+    name: str
+
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made: ...
+
+
+class EpubTarget:
+    name = "epub"
+
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made:
+        from .backends.epub import EpubBackend
+        from .layout import render_epub
+
+        progress("laying out and packaging the EPUB")
+        return Made(self.name, EpubBackend().write(render_epub(ctx.book), ctx))
+
+
+class PdfTarget:
+    name = "pdf"
+
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made:
+        from .printing import print_book
+
+        progress(f"laying out the PDF (WeasyPrint, profile {ctx.book.config.print.profile.name})")
+        printed = print_book(ctx, jobs=jobs)
+        return Made(self.name, printed.data, printed)
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (EpubTarget(), PdfTarget())}
+FORMATS = tuple(TARGETS)
+
+
+def target(root: Path, fmt: str) -> Target:
+    try:
+        return TARGETS[fmt]
+    except KeyError:
+        raise OutputError.at(root, None, f"unknown format '{fmt}' (known: {', '.join(FORMATS)})") from None
+
+
+def preflight_of(made: Made, config: BookConfig) -> Any:
+    """The print preflight of a made PDF (preflight.PreflightReport), measured on its own layout."""
+    from .preflight import preflight
+
+    return preflight(made.data, config, made.printed.layout if made.printed is not None else None)
+
+
 def build(
     root: Path,
     out_dir: Path,
@@ -169,7 +232,6 @@ def build(
     never depend on it.
     """
     from .backends import BuildContext, build_timestamp
-    from .layout import render_epub
 
     reporter = reporter or Reporter()
     timestamp = build_timestamp()
@@ -184,29 +246,15 @@ def build(
     printed = None
     refused: PreflightError | None = None  # the PDF failed its preflight: the other outputs are still written
     for fmt in formats:
-        if fmt == "epub":
-            from .backends.epub import EpubBackend
-
-            progress("laying out and packaging the EPUB")
-            data = EpubBackend().write(render_epub(book), ctx)
-        elif fmt == "pdf":
-            from .printing import print_book
-
-            progress(f"laying out the PDF (WeasyPrint, profile {book.config.print.profile.name})")
-            printed = print_book(ctx, jobs=jobs)
-            data = printed.data
-            if check:
-                from .preflight import preflight
-
-                progress("preflight")
-                report = preflight(data, book.config, printed.layout)
-                if not report.passed:
-                    refused = PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.pdf"))
-                    printed = None
-                    continue
-        else:
-            raise OutputError.at(root, None, f"unknown format '{fmt}'")
-        results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", data))
+        made = target(root, fmt).make(ctx, jobs, progress)
+        if made.printed is not None and check:
+            progress("preflight")
+            report = preflight_of(made, book.config)
+            if not report.passed:
+                refused = PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.{fmt}"))
+                continue
+        printed = made.printed or printed
+        results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", made.data))
     if strict and reporter.warnings:
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
     outputs = []
