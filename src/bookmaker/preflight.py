@@ -7,8 +7,10 @@ pdfminer.six gives every character's and image's box on the page.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,21 +194,46 @@ def _colour_spaces(page: Any, painted: dict[int, frozenset[str]] | None = None) 
     return scan(contents.get_data() if contents is not None else b"", page.get("/Resources") or {}, 0)
 
 
-def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None = None) -> PreflightReport:
-    from pypdf import PdfReader
+@dataclass
+class _Pdf:
+    """One PDF under one print profile, as the rules read it."""
 
-    settings = config.print
-    profile = settings.profile
-    reader = PdfReader(io.BytesIO(data))
-    pages = reader.pages
-    n = len(pages)
-    results: list[RuleResult] = []
+    data: bytes
+    settings: Any  # model.PrintSettings
+    reader: Any  # pypdf.PdfReader
+    given_layout: list[PageContent] | None
+
+    @property
+    def profile(self) -> Any:
+        return self.settings.profile
+
+    @property
+    def pages(self) -> Any:
+        return self.reader.pages
+
+    @property
+    def n(self) -> int:
+        return len(self.reader.pages)
+
+    @functools.cached_property
+    def layout(self) -> list[PageContent]:
+        """Text and image boxes per page: the build's own (from its layout), or read with pdfminer."""
+        return self.given_layout if self.given_layout is not None else _layout(self.data)
+
+    @functools.cached_property
+    def root(self) -> Any:
+        return self.reader.trailer["/Root"].get_object()
+
+
+Rule = Callable[[_Pdf], "list[RuleResult]"]
+
+
+def _boxes_rules(pdf: _Pdf) -> list[RuleResult]:
+    settings, profile, n = pdf.settings, pdf.profile, pdf.n
     trim_w, trim_h = settings.trim_width * PT, settings.trim_height * PT
-
-    # Boxes
     bad_trim, bad_media = [], []
-    bleed = {side: profile.bleeds(side) * PT for side in ("top", "bottom", "outside", "inside")}  # type: ignore[arg-type]
-    for i, page in enumerate(pages):
+    bleed = {side: profile.bleeds(side) * PT for side in ("top", "bottom", "outside", "inside")}
+    for i, page in enumerate(pdf.pages):
         tx0, ty0, tx1, ty1 = _box(page, "trimbox")
         if abs((tx1 - tx0) - trim_w) > TOLERANCE or abs((ty1 - ty0) - trim_h) > TOLERANCE:
             bad_trim.append(i + 1)
@@ -216,18 +243,19 @@ def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None 
         media = _box(page, "mediabox")
         if any(abs(a - b) > TOLERANCE for a, b in zip(media, want)):
             bad_media.append(i + 1)
-    results.append(RuleResult("TrimBox is the trim size", not bad_trim,
-                              f'{settings.trim_width:g}in x {settings.trim_height:g}in on {n - len(bad_trim)}/{n} pages', tuple(bad_trim)))
     sides = ", ".join(profile.bleed_sides) or "none"
-    results.append(RuleResult("MediaBox is trim plus bleed", not bad_media,
-                              f"bleed {profile.bleed:g}in on {sides} (by page side)", tuple(bad_media),
-                              "" if not bad_media else "MediaBox does not match the trim plus the profile's bleed"))
+    return [RuleResult("TrimBox is the trim size", not bad_trim,
+                       f'{settings.trim_width:g}in x {settings.trim_height:g}in on {n - len(bad_trim)}/{n} pages', tuple(bad_trim)),
+            RuleResult("MediaBox is trim plus bleed", not bad_media,
+                       f"bleed {profile.bleed:g}in on {sides} (by page side)", tuple(bad_media),
+                       "" if not bad_media else "MediaBox does not match the trim plus the profile's bleed")]
 
-    # Fonts
+
+def _fonts_rule(pdf: _Pdf) -> list[RuleResult]:
     fonts: dict[str, bool] = {}
     font_pages: list[int] = []
     font_memo: dict[Any, dict[Any, tuple[str, Any]]] = {}
-    for i, page in enumerate(pages):
+    for i, page in enumerate(pdf.pages):
         page_ok = True
         for name, font in _fonts(page, font_memo).values():
             ok = _embedded(font)
@@ -237,22 +265,39 @@ def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None 
             font_pages.append(i + 1)
     names = sorted({re.sub(r"^/?[A-Z]{6}\+", "", f).lstrip("/") for f in fonts})
     missing = sorted(f for f, ok in fonts.items() if not ok)
-    results.append(RuleResult("fonts embedded", not missing, ", ".join(names) or "no fonts",
-                              tuple(font_pages), f"not embedded: {', '.join(missing)}" if missing else ""))
+    return [RuleResult("fonts embedded", not missing, ", ".join(names) or "no fonts",
+                       tuple(font_pages), f"not embedded: {', '.join(missing)}" if missing else "")]
 
-    # Layout: text and images on each page
-    if layout is None:
-        layout = _layout(data)
+
+def _image_rule(pdf: _Pdf) -> list[RuleResult]:
     dpis: list[float] = []
     vectors = 0  # SVG images: drawn as vectors, with no resolution to check
     low_dpi: list[int] = []
-    small_text: list[int] = []
-    smallest_text = 99.0
+    for i, content in enumerate(pdf.layout[:pdf.n]):
+        for x0, y0, x1, y1, w_px, h_px in content.images:
+            width_in = (x1 - x0) / PT
+            if not w_px:
+                vectors += 1
+                continue
+            if width_in <= 0:
+                continue
+            dpi = min(w_px / width_in, h_px / ((y1 - y0) / PT)) if y1 > y0 else w_px / width_in
+            dpis.append(dpi)
+            if dpi < pdf.profile.min_image_dpi - 0.5:
+                low_dpi.append(i + 1)
+    measured = f"smallest {min(dpis):.0f} dpi over {len(dpis)} images (minimum {pdf.profile.min_image_dpi})" if dpis else "no images"
+    if vectors:
+        measured = (measured + "; " if dpis else "") + f"{vectors} vector image{'s' if vectors != 1 else ''} (SVG, no resolution)"
+    return [RuleResult("image resolution at placed size", not low_dpi, measured, tuple(sorted(set(low_dpi))))]
+
+
+def _margins_rule(pdf: _Pdf) -> list[RuleResult]:
+    profile, n = pdf.profile, pdf.n
     outside: list[int] = []
     min_in = profile.min_gutter(n) * PT
     min_m = profile.min_margin * PT
     closest = {"top": 1e9, "bottom": 1e9, "outside": 1e9, "inside": 1e9}
-    for i, (page, content) in enumerate(zip(pages, layout)):
+    for i, (page, content) in enumerate(zip(pdf.pages, pdf.layout)):
         tx0, ty0, tx1, ty1 = _box(page, "trimbox")
         # pdfminer measures from the MediaBox's lower-left corner; the boxes are in user space
         mx0, my0 = _box(page, "mediabox")[:2]
@@ -268,84 +313,92 @@ def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None 
                 page_outside = True
         if page_outside:
             outside.append(i + 1)
+
+    def fmt(v: float) -> str:
+        return "n/a" if v > 1e8 else f"{v / PT:.3f}in"
+
+    return [RuleResult(
+        "content inside the margins and gutter", not outside,
+        f"closest to the trim: top {fmt(closest['top'])}, bottom {fmt(closest['bottom'])}, outside {fmt(closest['outside'])}, "
+        f"gutter {fmt(closest['inside'])} (minimum {profile.min_margin:g}in, gutter {profile.min_gutter(n):g}in for {n} pages)",
+        tuple(outside))]
+
+
+def _text_size_rule(pdf: _Pdf) -> list[RuleResult]:
+    small_text: list[int] = []
+    smallest_text = 99.0
+    for i, content in enumerate(pdf.layout[:pdf.n]):
         for x0, y0, x1, y1, size in content.text:
             smallest_text = min(smallest_text, size)
             if size < MIN_TEXT_PT - 0.05:
                 small_text.append(i + 1)
                 break
-        for x0, y0, x1, y1, w_px, h_px in content.images:
-            width_in = (x1 - x0) / PT
-            if not w_px:
-                vectors += 1
-                continue
-            if width_in <= 0:
-                continue
-            dpi = min(w_px / width_in, h_px / ((y1 - y0) / PT)) if y1 > y0 else w_px / width_in
-            dpis.append(dpi)
-            if dpi < profile.min_image_dpi - 0.5:
-                low_dpi.append(i + 1)
-    measured = f"smallest {min(dpis):.0f} dpi over {len(dpis)} images (minimum {profile.min_image_dpi})" if dpis else "no images"
-    if vectors:
-        measured = (measured + "; " if dpis else "") + f"{vectors} vector image{'s' if vectors != 1 else ''} (SVG, no resolution)"
-    results.append(RuleResult("image resolution at placed size", not low_dpi, measured, tuple(sorted(set(low_dpi)))))
-    def fmt(v: float) -> str:
-        return "n/a" if v > 1e8 else f"{v / PT:.3f}in"
+    return [RuleResult("no text under 7pt", not small_text,
+                       f"smallest text {smallest_text:.1f}pt" if smallest_text < 99 else "no text", tuple(small_text))]
 
-    results.append(RuleResult(
-        "content inside the margins and gutter", not outside,
-        f"closest to the trim: top {fmt(closest['top'])}, bottom {fmt(closest['bottom'])}, outside {fmt(closest['outside'])}, "
-        f"gutter {fmt(closest['inside'])} (minimum {profile.min_margin:g}in, gutter {profile.min_gutter(n):g}in for {n} pages)",
-        tuple(outside)))
-    results.append(RuleResult("no text under 7pt", not small_text,
-                              f"smallest text {smallest_text:.1f}pt" if smallest_text < 99 else "no text", tuple(small_text)))
 
-    # Page count
+def _page_count_rules(pdf: _Pdf) -> list[RuleResult]:
+    profile, n = pdf.profile, pdf.n
     count_ok = n >= profile.min_pages and (profile.max_pages is None or n <= profile.max_pages)
     bounds = f"{profile.min_pages}..{profile.max_pages}" if profile.max_pages else f">= {profile.min_pages}"
-    results.append(RuleResult("page count", count_ok, f"{n} pages (allowed {bounds})"))
-    results.append(RuleResult("page count multiple", n % profile.page_multiple == 0,
-                              f"{n} pages, multiple of {profile.page_multiple}"))
+    results = [RuleResult("page count", count_ok, f"{n} pages (allowed {bounds})"),
+               RuleResult("page count multiple", n % profile.page_multiple == 0, f"{n} pages, multiple of {profile.page_multiple}")]
     if profile.last_page_blank:
-        last = layout[-1] if layout else PageContent()
+        last = pdf.layout[-1] if pdf.layout else PageContent()
         blank = not last.text and not last.images
         results.append(RuleResult("last page blank without folio", blank, "blank" if blank else "has content", () if blank else (n,)))
+    return results
 
-    # Forbidden objects
-    annots = tuple(i + 1 for i, p in enumerate(pages) if p.get("/Annots"))
-    root = reader.trailer["/Root"].get_object()
+
+def _forbidden_rule(pdf: _Pdf) -> list[RuleResult]:
+    profile, root = pdf.profile, pdf.root
+    annots = tuple(i + 1 for i, p in enumerate(pdf.pages) if p.get("/Annots"))
     outlines = "/Outlines" in root and bool(root["/Outlines"].get_object().get("/First"))
-    forms = "/AcroForm" in root
-    encrypted = reader.is_encrypted
     problems = []
     if annots and not profile.annotations:
         problems.append(f"annotations on {len(annots)} pages")
     if outlines and not profile.bookmarks:
         problems.append("bookmarks (outline)")
-    if forms:
+    if "/AcroForm" in root:
         problems.append("form fields")
-    if encrypted:
+    if pdf.reader.is_encrypted:
         problems.append("encryption")
-    results.append(RuleResult("no forbidden objects", not problems,
-                              "none" if not problems else "; ".join(problems),
-                              annots if annots and not profile.annotations else (), "; ".join(problems)))
+    return [RuleResult("no forbidden objects", not problems, "none" if not problems else "; ".join(problems),
+                       annots if annots and not profile.annotations else (), "; ".join(problems))]
 
-    # Colour
-    if profile.colour == "cmyk":
-        rgb_pages = []
-        models: set[str] = set()
-        painted: dict[int, frozenset[str]] = {}
-        for i, page in enumerate(pages):
-            found = _colour_spaces(page, painted)
-            models |= found
-            if found & {"DeviceRGB", "ICC RGB", "CalRGB", "Lab"}:
-                rgb_pages.append(i + 1)
-        intents = root.get("/OutputIntents")
-        intent_n = 0
-        if intents:
-            dest = intents[0].get_object().get("/DestOutputProfile")
-            intent_n = int(dest.get_object().get("/N", 0)) if dest is not None else 0
-        results.append(RuleResult("CMYK or grey only", not rgb_pages,
-                                  "colour spaces: " + (", ".join(sorted(models)) or "none"), tuple(rgb_pages)))
-        results.append(RuleResult("CMYK output intent", intent_n == 4,
-                                  "CMYK ICC output intent" if intent_n == 4 else "no CMYK output intent"))
-    return PreflightReport(profile.name, n, tuple(results))
+
+def _colour_rules(pdf: _Pdf) -> list[RuleResult]:
+    if pdf.profile.colour != "cmyk":
+        return []
+    rgb_pages = []
+    models: set[str] = set()
+    painted: dict[int, frozenset[str]] = {}
+    for i, page in enumerate(pdf.pages):
+        found = _colour_spaces(page, painted)
+        models |= found
+        if found & {"DeviceRGB", "ICC RGB", "CalRGB", "Lab"}:
+            rgb_pages.append(i + 1)
+    intents = pdf.root.get("/OutputIntents")
+    intent_n = 0
+    if intents:
+        dest = intents[0].get_object().get("/DestOutputProfile")
+        intent_n = int(dest.get_object().get("/N", 0)) if dest is not None else 0
+    return [RuleResult("CMYK or grey only", not rgb_pages, "colour spaces: " + (", ".join(sorted(models)) or "none"), tuple(rgb_pages)),
+            RuleResult("CMYK output intent", intent_n == 4, "CMYK ICC output intent" if intent_n == 4 else "no CMYK output intent")]
+
+
+RULES: tuple[Rule, ...] = (_boxes_rules, _fonts_rule, _image_rule, _margins_rule, _text_size_rule,
+                           _page_count_rules, _forbidden_rule, _colour_rules)
+"""The print profile's rules, in the order the report lists them; each reads the PDF (and the
+build's layout of it, when given) and gives its results."""
+
+
+def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None = None) -> PreflightReport:
+    """Every rule of `config`'s print profile checked on the PDF `data`. `layout` is the build's own
+    text and image boxes of it (backends/wp_internals.layout_summary); without, they are read
+    from the PDF."""
+    from pypdf import PdfReader
+
+    pdf = _Pdf(data, config.print, PdfReader(io.BytesIO(data)), layout)
+    results = tuple(result for rule in RULES for result in rule(pdf))
+    return PreflightReport(pdf.profile.name, pdf.n, results)
