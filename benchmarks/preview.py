@@ -10,7 +10,13 @@ measures, each against its target:
 2. preview PDF of the same chapter in the sample book and in the long book, with a page map
    (target: within 1.5x, i.e. its time does not grow with the book);
 3. inside a running `bookmaker serve` on the long book: from saving the chapter file to the open
-   page being told its new page is written (target: under 0.3 s), and to its new print pages.
+   page being told its new page is written (target: under 0.3 s), and to its new print pages;
+4. the size of a `bookmaker serve` process (its own, so RSS is the server's alone) on the long
+   book while one open chapter is saved hundreds of times, one save every 0.25 s at most, each
+   waited for until its print pages are pictured: RSS after a warm-up, after N more saves, and
+   the growth per save (target: under 20 kB a save, i.e. no growth beyond noise).
+
+`--only memory` runs part 4 alone and prints its rows (the other parts take minutes).
 
 In-process timings are the median of several runs after one warm-up (reported too); command-line
 timings are wall-clock medians of `python -m bookmaker …`, imports included.
@@ -27,6 +33,7 @@ import platform
 import queue
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -133,13 +140,74 @@ def server_latency(root: Path, out: Path, slug: str, saves: int) -> dict[str, li
     return {"html": html_times, "print": print_times}
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident set size (VmRSS of /proc/PID/status), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def server_memory(root: Path, out: Path, slug: str, warm_up: int, saves: int, every: float = 0.25) -> dict[str, Any]:
+    """RSS of a `bookmaker serve` process while the open chapter `slug` is saved again and again.
+
+    Each save changes a word and is waited for until the page and its print pages are rebuilt;
+    saves come at most one every `every` seconds, as an editor's autosave would.
+    """
+    chapter = next((root / "chapters").glob(f"{slug}.md"))
+    original = chapter.read_text(encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "bookmaker", "serve", str(root), "-o", str(out), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ.copy())
+    samples: list[tuple[int, float]] = []
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+        events = Events(port, slug)
+        _, state = events.wait(lambda s: s["html_version"] and s["print_version"] and not s["print_busy"] and not s["filling"])
+        samples.append((0, rss_mb(proc.pid)))
+        for n in range(1, warm_up + saves + 1):
+            started = time.perf_counter()
+            chapter.write_text(original + f"\nA sentence changed by save {n}.\n", encoding="utf-8")
+            events.wait(lambda s, v=state["html_version"]: s["html_version"] > v)
+            _, state = events.wait(lambda s, v=state["print_version"]: s["print_version"] > v and not s["print_busy"])
+            if n % 50 == 0 or n == warm_up or n == warm_up + saves:
+                samples.append((n, rss_mb(proc.pid)))
+            time.sleep(max(0.0, every - (time.perf_counter() - started)))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        chapter.write_text(original, encoding="utf-8")
+    at = dict(samples)
+    warm, after = at[warm_up], at[warm_up + saves]
+    return {"warm_up": warm_up, "saves": saves, "first": at[0], "warm": warm, "after": after,
+            "per_save": (after - warm) / saves, "samples": samples}
+
+
+def memory_rows(m: dict[str, Any]) -> tuple[str, str]:
+    """The Markdown rows of part 4 (the full report and `--only memory` share them) and its RSS curve."""
+    kb = m["per_save"] * 1024
+    verdict = "**met**" if kb < 20 else "**not met**"
+    curve = ", ".join(f"{n}: {mb:.1f}" for n, mb in m["samples"])
+    return (f"| `bookmaker serve`, long book, one chapter open: RSS after {m['warm_up']} warm-up saves → after {m['saves']} more "
+            f"(its own process; started at {m['first']:.1f} MB) | {m['warm']:.1f} MB → {m['after']:.1f} MB | | |\n"
+            f"| the same: growth per save | {kb:.1f} kB | < 20 kB (flat) | {verdict} |\n"), curve
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chapters", type=int, default=504, help="body chapters of the long book (default 504: 505 with the introduction)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--saves", type=int, default=10)
+    parser.add_argument("--memory-warm-up", type=int, default=30, help="saves before the first RSS reading of part 4")
+    parser.add_argument("--memory-saves", type=int, default=300, help="saves measured in part 4")
+    parser.add_argument("--only", choices=("memory",), help="run part 4 alone and print its rows")
     parser.add_argument("--write", type=Path, help="write the results as Markdown to this file")
     args = parser.parse_args()
+    if args.only == "memory":
+        return only_memory(args)
 
     from bookmaker import pagemap
     from bookmaker.errors import Reporter
@@ -161,7 +229,11 @@ def main() -> int:
         print(f"long book: {n_big} chapters in {big}", flush=True)
 
         # 1. HTML preview vs the full EPUB build (in process, and from the command line)
-        r["epub_build"], r["epub_build_runs"] = timed(lambda: build(big, work / "out-epub", formats=("epub",)), 2)
+        def cold_build() -> None:  # a full build: nothing reused from an earlier one's cache (buildcache.py)
+            shutil.rmtree(work / "out-epub" / ".bookmaker-cache", ignore_errors=True)
+            build(big, work / "out-epub", formats=("epub",))
+
+        r["epub_build"], r["epub_build_runs"] = timed(cold_build, 2)
         r["html_preview"], r["html_preview_runs"] = timed(lambda: preview(big, QUERY, work / "out-big", reporter=Reporter()), args.runs)
         last = sorted((big / "chapters").glob("*.md"))[-1].stem
         os.environ["BOOKMAKER_CACHE_DIR"] = str(work / "cold-cache")
@@ -169,6 +241,7 @@ def main() -> int:
         preview(big, last, work / "out-cold", reporter=Reporter())  # the last chapter needs every other chapter's ids
         r["html_last_cold"] = time.perf_counter() - t
         os.environ["BOOKMAKER_CACHE_DIR"] = str(work / "cache")
+        shutil.rmtree(work / "out-epub" / ".bookmaker-cache", ignore_errors=True)
         r["epub_build_cli"] = cli("build", str(big), "-o", str(work / "out-epub"), "--format", "epub", "-q")
         r["html_preview_cli"] = statistics.median(cli("preview", QUERY, str(big), "-o", str(work / "out-big")) for _ in range(3))
         print(f"EPUB build {r['epub_build']:.2f} s, HTML preview {r['html_preview']:.3f} s", flush=True)
@@ -192,6 +265,11 @@ def main() -> int:
         r["slug_big"], r["slug_small"] = slug_big, slug_small
         print(f"serve: save -> new page median {statistics.median(lat['html']) * 1000:.0f} ms, "
               f"max {max(lat['html']) * 1000:.0f} ms; -> new print pages median {statistics.median(lat['print']) * 1000:.0f} ms", flush=True)
+
+        # 4. The server's size over hundreds of saves of the open chapter
+        r["memory"] = server_memory(big, work / "out-memory", slug_big, args.memory_warm_up, args.memory_saves)
+        print(f"serve RSS: {r['memory']['warm']:.1f} MB after warm-up, {r['memory']['after']:.1f} MB after "
+              f"{args.memory_saves} saves ({r['memory']['per_save'] * 1024:.1f} kB a save)", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     r["load"] = (load_before, os.getloadavg())
@@ -199,6 +277,30 @@ def main() -> int:
     print(report)
     if args.write:
         args.write.write_text(report, encoding="utf-8")
+    return 0
+
+
+def only_memory(args: argparse.Namespace) -> int:
+    """Part 4 alone, on the same long book with its page map filled, printed as Markdown rows."""
+    from bookmaker import pagemap
+
+    work = Path(tempfile.mkdtemp(prefix="bookmaker-bench-"))
+    os.environ["BOOKMAKER_CACHE_DIR"] = str(work / "cache")
+    os.environ["SOURCE_DATE_EPOCH"] = "1764115200"
+    try:
+        big = generate(work / "long", args.chapters)
+        slug = next((big / "chapters").glob("003-*.md")).stem
+        pagemap.fill(big)  # as in the full run: exact folios, no background layout during the saves
+        load_before = os.getloadavg()
+        m = server_memory(big, work / "out-memory", slug, args.memory_warm_up, args.memory_saves)
+        load_after = os.getloadavg()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows, curve = memory_rows(m)
+    print(f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; versions: {_versions()}")
+    print(f"- load average before and after: {', '.join(f'{x:.2f}' for x in load_before)} / {', '.join(f'{x:.2f}' for x in load_after)}")
+    print(f"- RSS (MB) by saves done: {curve}\n")
+    print(rows, end="")
     return 0
 
 
@@ -238,6 +340,7 @@ def markdown(r: dict[str, Any]) -> str:
     pdf_cli_ratio = r["pdf_big_cli"] / r["pdf_small_cli"]
     sh, sp = r["serve_html"], r["serve_print"]
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    mem_rows, mem_curve = memory_rows(r["memory"])
     return f"""# Preview benchmark
 
 Run by hand: `.venv/bin/python benchmarks/preview.py --write benchmarks/RESULTS-preview.md`
@@ -253,7 +356,7 @@ Run by hand: `.venv/bin/python benchmarks/preview.py --write benchmarks/RESULTS-
 
 | figure | measured | target | |
 | --- | --- | --- | --- |
-| full EPUB build, long book (in process, median of {len(r["epub_build_runs"]) - 1} after a warm-up) | {r["epub_build"]:.2f} s | | |
+| full EPUB build, long book (in process, no build cache, median of {len(r["epub_build_runs"]) - 1} after a warm-up) | {r["epub_build"]:.2f} s | | |
 | preview HTML of one chapter, long book (in process, median of {len(r["html_preview_runs"]) - 1}) | {ms(r["html_preview"])} = {html_ratio:.3f} × the build | < 0.1 × the EPUB build | {ok(html_ratio < 0.1)} |
 | preview HTML of the last chapter with no id cache yet (it renders the 504 other chapters' Markdown once, for their ids) | {ms(r["html_last_cold"])} = {r["html_last_cold"] / r["epub_build"]:.3f} × | < 0.1 × | {ok(r["html_last_cold"] / r["epub_build"] < 0.1)} |
 | the same from the command line (`bookmaker build --format epub` vs `bookmaker preview`, imports included) | {r["html_preview_cli"]:.2f} s vs {r["epub_build_cli"]:.2f} s = {cli_ratio:.3f} × | < 0.1 × | {ok(cli_ratio < 0.1)} |
@@ -263,15 +366,18 @@ Run by hand: `.venv/bin/python benchmarks/preview.py --write benchmarks/RESULTS-
 | `bookmaker serve`, long book: save → open page told its new page is written ({len(sh)} saves) | median {ms(statistics.median(sh))}, max {ms(max(sh))} | < 0.3 s | {ok(max(sh) < 0.3)} |
 | `bookmaker serve`, long book: save → new print pages pictured | median {ms(statistics.median(sp))}, max {ms(max(sp))} | (none) | |
 | background layout of the whole long book that fills the page map (`pagemap.fill`) | {r["fill_big"]:.1f} s | (never waited for) | |
-
+{mem_rows}
 All runs (s), the warm-up first: EPUB build {", ".join(f"{t:.2f}" for t in r["epub_build_runs"])}; HTML preview
 {", ".join(f"{t:.3f}" for t in r["html_preview_runs"])}; PDF sample {", ".join(f"{t:.3f}" for t in r["pdf_small_runs"])};
 PDF long {", ".join(f"{t:.3f}" for t in r["pdf_big_runs"])}; serve HTML {", ".join(f"{t:.3f}" for t in sh)};
-serve print {", ".join(f"{t:.3f}" for t in sp)}.
+serve print {", ".join(f"{t:.3f}" for t in sp)}. Server RSS (MB) by saves done: {mem_curve}.
 
 The in-server latency includes the file watcher's batching (watchfiles, 30 ms step), re-reading
 the one changed file, rendering and writing its page, and the server-sent event reaching a client
 on the same machine; the browser's reload of the frame comes after.
+
+The RSS figures are of the server process alone (`python -m bookmaker serve`), read from
+/proc/PID/status after each save's print pages are pictured.
 """
 
 

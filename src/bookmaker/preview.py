@@ -21,12 +21,17 @@ import html
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .crossref import IdCache, settle_in_book
 from .errors import BookError, Diagnostic, Reporter, SourceLocation
 from .model import Book, Chapter, HtmlBlock
 from .pagemap import Folio
+
+if TYPE_CHECKING:
+    from .backends import BuildContext
+    from .backends.pdf import PrintFonts
+    from .layout import Rendered
 
 PREVIEW_DIR = "preview"
 LinkFor = Callable[[Chapter, str], str]  # (other chapter, fragment) -> URL of it in print
@@ -155,11 +160,27 @@ def _with_links(book: Book) -> Book:
     return replace(book, config=replace(config, print=replace(config.print, profile=profile)))
 
 
-def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link: LinkFor | None = None) -> PdfPreview:
-    """The chapter alone through the print layout, on its folios in the full book; records its span."""
+def _print_bytes(rendered: Rendered, ctx: BuildContext, fonts: PrintFonts | None) -> tuple[bytes, int]:
+    """The PDF and its page count; with `fonts`, laid out with its kept font configuration."""
+    from .backends.pdf import PdfBackend
+
+    backend = PdfBackend()
+    if fonts is None:
+        document = backend.lay_out(rendered, ctx)
+        return backend.write_document(document, ctx), len(document.pages)
+    with fonts.hold(rendered) as font_config:  # writing the PDF reads the fonts too
+        document = backend.lay_out(rendered, ctx, font_config=font_config)
+        return backend.write_document(document, ctx), len(document.pages)
+
+
+def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link: LinkFor | None = None,
+              fonts: PrintFonts | None = None) -> PdfPreview:
+    """The chapter alone through the print layout, on its folios in the full book; records its span.
+
+    A process that prints again and again (the server) passes the `PrintFonts` it keeps.
+    """
     from . import pagemap
     from .backends import BuildContext, build_timestamp
-    from .backends.pdf import PdfBackend
     from .layout import render_print
     from .pipeline import write_atomic
 
@@ -176,10 +197,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
         from .printing import cmyk_assets
 
         rendered = cmyk_assets(rendered, ctx)
-    backend = PdfBackend()
-    document = backend.lay_out(rendered, ctx)
-    pages = len(document.pages)
-    data = backend.write_document(document, ctx)
+    data, pages = _print_bytes(rendered, ctx, fonts)
     path = out / f"{chapter.slug}.pdf"
     write_atomic(path, data)
     if "gutter" not in folio.unknown:  # measured with the book's own gutter: a true span

@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 from . import serve_ui
 from .errors import BookError, Reporter
+from .backends.pdf import PrintFonts
 from .preview import PREVIEW_DIR, page_images, write_html, write_pdf
 from .workspace import Snapshot, Workspace, file_sig
 
@@ -175,6 +176,9 @@ class Builder:
         self._print_jobs: dict[str, _PrintJob] = {}
         self._print_lock = threading.Condition()
         self._printing: str | None = None
+        # One font configuration for every layout: a new one per layout stayed in memory (Pango
+        # keeps its fontconfig config, ~0.25 MB), so the server grew at every save (backends/pdf.PrintFonts).
+        self._fonts = PrintFonts()
         self._fill: Any = None  # subprocess.Popen of the background page-map layout
         self._fill_for = ""
         self._layouts_sig = ""
@@ -369,7 +373,7 @@ class Builder:
 
         reporter = Reporter()
         try:
-            printed = write_pdf(job.book, job.chapter, self.out, reporter, link=self.link)
+            printed = write_pdf(job.book, job.chapter, self.out, reporter, link=self.link, fonts=self._fonts)
             pictures = page_images(printed.data, self.out / "print", job.slug)
             recto = pagemap.load(self.root).recto
             urls = tuple(f"/{PREVIEW_DIR}/print/{p.name}" for p in pictures)
