@@ -41,6 +41,8 @@ from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
+from .xmledit import drop
+
 Colour = Literal["rgb", "grey", "cmyk", "cmyk-grey"]
 Target = Literal["epub", "print"]
 
@@ -620,13 +622,17 @@ def wrap_for_print(xhtml: str, columns: int, *, mark: str = CONTINUATION_MARK) -
     again (at the same or other columns) replaces the earlier marks. `mark` is one character
     one column wide in the code font (↪ once the book ships DejaVu Sans Mono, which has it).
     """
+    _check_wrap(columns, mark)
+    if "<pre" not in xhtml:
+        return xhtml
+    return _PRE.sub(lambda m: _wrap_block(m.group(0), columns, mark), xhtml)
+
+
+def _check_wrap(columns: int, mark: str) -> None:
     if columns < 1:
         raise ValueError("columns must be at least 1")
     if len(mark) != 1 or _char_width(mark) != 1:
         raise ValueError(f"the continuation mark must be one narrow character, got {mark!r}")
-    if "<pre" not in xhtml:
-        return xhtml
-    return _PRE.sub(lambda m: _wrap_block(m.group(0), columns, mark), xhtml)
 
 
 # -- Print: as few boxes as the look needs ------------------------------------------------------
@@ -646,30 +652,6 @@ def print_styles(colour: Colour, style: str = STYLE) -> dict[str, tuple[str, ...
     return styles
 
 
-def _unwrap(el: etree._Element) -> None:
-    """`el` replaced by its content: its text, children and tail stay where they were."""
-    parent = el.getparent()
-    previous = el.getprevious()
-    children = list(el)
-
-    def append(text: str | None, after: etree._Element | None) -> None:
-        if not text:
-            return
-        if after is None:
-            parent.text = (parent.text or "") + text
-        else:
-            after.tail = (after.tail or "") + text
-
-    append(el.text, previous)
-    tail = el.tail
-    position = parent.index(el)
-    el.tail = None
-    parent.remove(el)
-    for offset, child in enumerate(children):
-        parent.insert(position + offset, child)
-    append(tail, children[-1] if children else previous)
-
-
 def _flatten_block(pre: etree._Element, styles: dict[str, tuple[str, ...]]) -> None:
     """Print's shape of a highlighted block: the same text and the same look in fewer boxes.
 
@@ -683,7 +665,7 @@ def _flatten_block(pre: etree._Element, styles: dict[str, tuple[str, ...]]) -> N
         if "ln" in classes or "cont" in classes:
             continue
         if "line" in classes or not any(c in styles for c in classes):
-            _unwrap(el)
+            drop(el, unwrap=True)
     for parent in list(pre.iter()):
         previous: etree._Element | None = None
         for el in list(parent):
@@ -725,10 +707,7 @@ def for_print(xhtml: str, columns: int, colour: Colour, *, style: str = STYLE, m
     The text, and so every word and copy of it, is the same as `wrap_for_print`'s; the rest of
     `xhtml` is returned byte for byte. Not for the EPUB, whose `.line` boxes carry the hanging
     indent of a wrapped line."""
-    if columns < 1:
-        raise ValueError("columns must be at least 1")
-    if len(mark) != 1 or _char_width(mark) != 1:
-        raise ValueError(f"the continuation mark must be one narrow character, got {mark!r}")
+    _check_wrap(columns, mark)
     if "<pre" not in xhtml:
         return xhtml
     styles = print_styles(colour, style)

@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterator
 from lxml import etree
 
 from .errors import ImageError
+from .xmledit import drop
 
 Element = Any  # an lxml element: its class (etree._Element) is private to lxml
 MEDIA_TYPE = "image/svg+xml"
@@ -429,27 +430,7 @@ def _embedded_image(value: str) -> str | None:
 
 def _drop(el: Element, unwrap: bool = False) -> None:
     """Remove `el` (or with `unwrap`, only its tag), keeping the text around it in its order."""
-    parent = el.getparent()
-    assert parent is not None
-    index = parent.index(el)
-    children = list(el) if unwrap else []
-    carried = (el.text or "") if unwrap else ""
-    tail = el.tail or ""
-    before = parent[index - 1] if index > 0 else None
-    parent.remove(el)  # lxml takes the tail away with the element
-
-    def append_text(after: Element | None, text: str) -> None:
-        if not text:
-            return
-        if after is None:
-            parent.text = (parent.text or "") + text
-        else:
-            after.tail = (after.tail or "") + text
-
-    append_text(before, carried)
-    for offset, child in enumerate(children):
-        parent.insert(index + offset, child)
-    append_text(children[-1] if children else before, tail)
+    drop(el, unwrap)
 
 
 def _clean_attributes(el: Element, local: str, removed: list[str]) -> bool:
