@@ -261,37 +261,83 @@ def print_geometry(config: BookConfig, margin_inside: float | None = None) -> Pr
     return PrintGeometry(margin_inside if margin_inside is not None else p.margin_inside, round(head, 4), round(foot, 4))
 
 
-def render_print(
-    book: Book,
-    chapters: Sequence[Chapter] | None = None,
-    first_folio: int = 1,
-    margin_inside: float | None = None,
-    fillers: int = 0,
-    front_matter: bool | None = None,
-    toc_folios: Mapping[str, int] | None = None,
-    end_on_verso: bool = False,
-) -> Rendered:
-    """One HTML document for WeasyPrint: front matter, contents, every chapter.
+@dataclass(frozen=True)
+class PrintDocument:
+    """Which print document to render: one value for every use (the whole book, a part of it, the
+    front part, filler pages, one chapter's preview, a font specimen), made by the constructors
+    below rather than by combining flags.
 
-    With `chapters`, only those chapters and no front matter (a one-chapter print preview, or one
-    part of a book laid out in parts); the first of them opens on folio `first_folio` as it does in
-    the full book. `margin_inside` widens the gutter for the page count; `fillers` blank pages end
-    the book. A part of a book (parallel.py) may ask for `front_matter` with its own chapters, give
-    the contents' folios of chapters laid out elsewhere in `toc_folios` (arabic, by anchor), and end
-    with `end_on_verso`: one last page the caller drops, so the part ends on a left-hand page.
+    `chapters` None is the whole book with its front matter; otherwise those chapters only, the
+    first opening on folio `first_folio` as it does in the full book. `margin_inside` is the gutter
+    for the page count (None: the book's own); `fillers` blank pages end the document; the front
+    part carries the contents' folios of chapters laid out elsewhere (`toc_folios`, by anchor);
+    `end_on_verso` adds one last page the caller drops, so a part ends on a left-hand page;
+    `specimen` sets a line in the book's fonts on a filler page (to warm up a process).
     """
+
+    chapters: tuple[Chapter, ...] | None = None
+    first_folio: int = 1
+    margin_inside: float | None = None
+    fillers: int = 0
+    front_matter: bool = True
+    toc_folios: tuple[tuple[str, int], ...] = ()
+    end_on_verso: bool = False
+    specimen: bool = False
+
+    @classmethod
+    def whole(cls, margin_inside: float | None = None, fillers: int = 0) -> PrintDocument:
+        return cls(None, margin_inside=margin_inside, fillers=fillers)
+
+    @classmethod
+    def part(cls, chapters: Sequence[Chapter], margin_inside: float, *, last: bool) -> PrintDocument:
+        """A run of body chapters laid out on its own (parallel.py), from folio 1."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last)
+
+    @classmethod
+    def front(cls, chapters: Sequence[Chapter], margin_inside: float, toc_folios: Mapping[str, int]) -> PrintDocument:
+        """Half title, title page, contents (with the body's folios) and the front chapters."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True,
+                   toc_folios=tuple(sorted(toc_folios.items())), end_on_verso=True)
+
+    @classmethod
+    def filler_pages(cls, count: int, margin_inside: float | None = None) -> PrintDocument:
+        """`count` blank pages and nothing else (and the print assets: stylesheets, fonts, images)."""
+        return cls((), margin_inside=margin_inside, fillers=count, front_matter=False)
+
+    @classmethod
+    def chapter(cls, chapter: Chapter, first_folio: int, margin_inside: float | None) -> PrintDocument:
+        """One chapter alone on its folios in the full book (a print preview)."""
+        return cls((chapter,), first_folio=first_folio, margin_inside=margin_inside, front_matter=False)
+
+    @classmethod
+    def chapters_only(cls, chapters: Sequence[Chapter], margin_inside: float | None) -> PrintDocument:
+        """Some chapters from folio 1, no front matter (pagemap's layout probe)."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False)
+
+    @classmethod
+    def assets_only(cls) -> PrintDocument:
+        """No page content: the document's assets (stylesheets, fonts, images), to convert them once."""
+        return cls((), front_matter=False)
+
+    @classmethod
+    def font_specimen(cls) -> PrintDocument:
+        """One page with a line in the book's regular, italic and bold: a process's fonts warmed up."""
+        return cls((), fillers=1, front_matter=False, specimen=True)
+
+
+def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rendered:
+    """One HTML document for WeasyPrint: the `document` of `book` (by default the whole book)."""
     ctx = _context(book, "print")
-    whole = chapters is None
-    selected = tuple(book.chapters if chapters is None else chapters)
+    whole = document.chapters is None
+    selected = tuple(book.chapters if document.chapters is None else document.chapters)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
-    if front_matter is None:
-        front_matter = whole
+    margin_inside = document.margin_inside
     profile = book.config.print.profile
     content = _render("print.html.j2", {
-        **ctx, "chapters": selected, "front_matter": front_matter,
-        "opening_id": body[0].id if body else "", "first_folio": first_folio,
-        "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": fillers,
-        "toc_folios": toc_folios or {}, "end_on_verso": end_on_verso,
+        **ctx, "chapters": selected, "front_matter": document.front_matter,
+        "opening_id": body[0].id if body else "", "first_folio": document.first_folio,
+        "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": document.fillers,
+        "toc_folios": dict(document.toc_folios), "end_on_verso": document.end_on_verso, "specimen": document.specimen,
     })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 

@@ -334,13 +334,13 @@ def opens_recto(book: Book, gutter: float, pagemap: PageMap | None = None) -> bo
     from .backends import BuildContext, build_timestamp
     from .backends.pdf import PdfBackend
     from .errors import Reporter
-    from .layout import render_print
+    from .layout import PrintDocument, render_print
 
     stubs = [replace(ch, blocks=(), headings=()) for ch in book.chapters[:2]]
     if len(stubs) < 2:
         return True
     probe = replace(book, chapters=tuple(stubs), images=())
-    document = PdfBackend().lay_out(render_print(probe, chapters=stubs, margin_inside=gutter), BuildContext(probe, build_timestamp(), Reporter()))
+    document = PdfBackend().lay_out(render_print(probe, PrintDocument.chapters_only(stubs, gutter)), BuildContext(probe, build_timestamp(), Reporter()))
     return len(document.pages) > 2
 
 

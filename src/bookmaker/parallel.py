@@ -40,7 +40,7 @@ from .backends.pdf import PdfBackend
 from .backends.pypdf_internals import set_info_and_id
 from .backends.wp_internals import chapter_starts, layout_hooks, layout_summary, shift_page_counter
 from .errors import BookError, OutputError
-from .layout import Asset, render_print
+from .layout import Asset, PrintDocument, render_print
 from .model import Book, Chapter, FigureBlock, PageContent
 
 PART_PAGES = 80  # estimated pages a body part aims at; a shorter book is laid out as one document
@@ -60,10 +60,7 @@ def warm_up(ctx: BuildContext) -> None:
     WeasyPrint's import, Pango's and fontconfig's first use of the book's fonts and the first
     document's style caches cost 0.3-0.9 s in a fresh process.
     """
-    rendered = render_print(ctx.book, chapters=(), fillers=1)
-    page = rendered.pages[0]
-    content = page.content.replace('<div class="filler"></div>', "<p>bookmaker <i>bookmaker</i> <b>bookmaker</b></p>")
-    PdfBackend().lay_out(replace(rendered, pages=(replace(page, content=content),)), ctx)
+    PdfBackend().lay_out(render_print(ctx.book, PrintDocument.font_specimen()), ctx)
 
 
 def estimate_pages(chapter: Chapter) -> float:
@@ -181,8 +178,7 @@ def _finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int 
 
 
 def _render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Any:
-    rendered = render_print(ctx.book, chapters=parts[index], first_folio=1, margin_inside=gutter,
-                            end_on_verso=index < len(parts) - 1)
+    rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=index == len(parts) - 1))
     return replace(rendered, assets=assets) if assets is not None else rendered
 
 
@@ -515,8 +511,7 @@ def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequenc
         for part, part_starts, count in zip(parts, starts, counts):
             folios.update({ch.id: first + s for ch, s in zip(part, part_starts)})
             first += count
-        rendered = with_assets(render_print(book, chapters=front, front_matter=True, margin_inside=gutter,
-                                            toc_folios=folios, end_on_verso=True))
+        rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, folios)))
         # the front part's PDF gives the book its metadata, build time included
         (key,) = _part_keys(ctx, [rendered], "front", ctx.timestamp.isoformat())
         part = _cached_part(ctx, key)
@@ -545,7 +540,7 @@ def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequenc
     pieces = [done["front"], *laid_out]
     content, fillers = done["content"], done["fillers"]
     if fillers:
-        rendered = with_assets(render_print(book, chapters=(), margin_inside=gutter, fillers=fillers + 1))
+        rendered = with_assets(render_print(book, PrintDocument.filler_pages(fillers + 1, gutter)))
         document = backend.lay_out(rendered, ctx)
         skip = 0 if (content + 1) % 2 else 1  # the first filler page's side
         pdf, layout, cross = _finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)

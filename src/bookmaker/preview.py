@@ -181,7 +181,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     """
     from . import pagemap
     from .backends import BuildContext, build_timestamp
-    from .layout import render_print
+    from .layout import PrintDocument, render_print
     from .pipeline import write_atomic
 
     from .glyphs import check_chapter, print_chains
@@ -191,7 +191,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     folio = pagemap.locate(known, book, chapter)
     printable = _with_links(book)
     alone = _relink(book, chapter, link or file_links(out))
-    rendered = render_print(printable, chapters=[alone], first_folio=folio.first, margin_inside=folio.gutter)
+    rendered = render_print(printable, PrintDocument.chapter(alone, folio.first, folio.gutter))
     ctx = BuildContext(printable, build_timestamp(), reporter)
     if book.config.print.profile.colour == "cmyk":  # images as the printer gets them
         from .printing import cmyk_assets

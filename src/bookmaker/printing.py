@@ -15,7 +15,7 @@ from .backends import BuildContext
 from .backends.pdf import PdfBackend, missing_libraries
 from .backends.wp_internals import layout_summary, page_side
 from .errors import OutputError
-from .layout import Asset, Rendered, cmyk_profile, render_print
+from .layout import Asset, PrintDocument, Rendered, cmyk_profile, render_print
 
 MAX_PASSES = 4
 
@@ -121,7 +121,7 @@ def _print_in_parts(ctx: BuildContext, settings: Any, profile: Any, front: Any, 
 
     book = ctx.book
     gutter = settings.margin_inside
-    converted = cmyk_assets(render_print(book, chapters=()), ctx).assets if profile.colour == "cmyk" else None
+    converted = cmyk_assets(render_print(book, PrintDocument.assets_only()), ctx).assets if profile.colour == "cmyk" else None
     for passes in range(1, MAX_PASSES + 1):
         try:
             return replace(print_in_parts(ctx, front, parts, jobs, gutter, converted), passes=passes)
@@ -142,7 +142,7 @@ def _print_book(ctx: BuildContext, backend: PdfBackend, settings: Any, profile: 
     fillers = 0
     converted: tuple[Asset, ...] | None = None
     for passes in range(1, MAX_PASSES + 1):
-        rendered = render_print(book, margin_inside=gutter, fillers=fillers)
+        rendered = render_print(book, PrintDocument.whole(gutter, fillers))
         if profile.colour == "cmyk":  # converted once, whatever the number of passes
             converted = converted or cmyk_assets(rendered, ctx).assets
             rendered = replace(rendered, assets=converted)
