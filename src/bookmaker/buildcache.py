@@ -68,7 +68,7 @@ class BuildCache:
 
     def flush(self) -> None:
         """Write the new entries and remove those of the same kinds this build did not use."""
-        from .pipeline import write_atomic
+        from .paths import write_atomic
 
         try:
             for (kind, key), (meta, blob) in self.pending.items():

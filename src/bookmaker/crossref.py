@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 from .errors import BookError, Diagnostic, ManuscriptError, Reporter, SourceLocation
 from .model import Book, BookConfig, Chapter, FigureBlock, FigureRef, Heading, HtmlBlock, Image, ImageRef
+from .paths import write_atomic
 
 _ID = re.compile(r'\sid="([^"]*)"')
 _HREF = re.compile(r'\shref="([^"]*)"')
@@ -114,14 +113,11 @@ class IdCache:
             return
         data = {cid: {"key": i.key, "figures": [list(f) for f in i.figures], "html": list(i.html), "headings": list(i.headings)}
                 for cid, i in self._ids.items()}
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.part")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"), durable=False)
             self._dirty = False
         except OSError:
-            tmp.unlink(missing_ok=True)
+            pass  # a cache that cannot be written is not an error
 
 
 def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> Chapter:

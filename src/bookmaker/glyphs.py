@@ -25,7 +25,6 @@ import html
 import json
 import os
 import subprocess
-import tempfile
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .errors import Reporter
 from .model import Book, Chapter
+from .paths import write_atomic
 
 CACHE_VERSION = 1
 MONOSPACE = "DejaVu Sans Mono"  # print.css: `pre, code { font-family: "DejaVu Sans Mono", <the text chain> }`
@@ -170,11 +170,8 @@ class _Cache:
             return
         fonts = {k: v for k, v in self.fonts.items() if os.path.exists(k.rsplit("#", 1)[0])}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".font-coverage-", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": CACHE_VERSION, "fonts": fonts, "chains": self.chains}, out, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            data = json.dumps({"version": CACHE_VERSION, "fonts": fonts, "chains": self.chains}, separators=(",", ":"))
+            write_atomic(self.path, data.encode("utf-8"), durable=False)
         except OSError:
             pass
         self.changed = False

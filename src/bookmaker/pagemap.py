@@ -31,7 +31,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
-from .paths import user_cache_dir
+from .paths import user_cache_dir, write_atomic
 
 CACHE_VERSION = 1
 # Templates and stylesheets only the EPUB uses: editing them keeps the print page map.
@@ -177,13 +176,10 @@ def save(root: Path, pagemap: PageMap) -> None:
         "spans": {cid: {"key": s.key, "pages": s.pages, "images": [list(i) for i in s.images], "at": s.at} for cid, s in pagemap.spans.items()},
     }
     path = cache_path(root)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     try:  # atomic, like the outputs, but without their fsync: it is only a cache
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8"))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8"), durable=False)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 # --- reading it --------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -18,6 +16,7 @@ from .images import load_cover, load_images
 from .links import check_links, line_of
 from .manuscript import load_chapters
 from .model import Book, BookConfig, Chapter, Image, ImageRef
+from .paths import write_atomic
 
 if TYPE_CHECKING:
     from .backends import BuildContext
@@ -126,31 +125,6 @@ class Output:
     format: str
     path: Path
     size: int
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: `path` is old or complete, never partial."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # -- Targets: the one registry `build` and `check` loop over --------------------------------------

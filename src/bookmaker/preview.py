@@ -105,7 +105,7 @@ def load_one(root: Path, query: str, reporter: Reporter) -> tuple[Book, Chapter]
 
 def _put(path: Path, data: bytes, written: list[Path]) -> None:
     """Write atomically, and only when the bytes differ (the server's watchers stay quiet)."""
-    from .pipeline import write_atomic
+    from .paths import write_atomic
 
     try:
         if path.read_bytes() == data:
@@ -182,7 +182,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     from . import pagemap
     from .backends import BuildContext, build_timestamp
     from .layout import PrintDocument, render_print
-    from .pipeline import write_atomic
+    from .paths import write_atomic
 
     from .glyphs import check_chapter, print_chains
 
