@@ -186,3 +186,17 @@ class PageContent:
 
     text: list[tuple[float, float, float, float, float]] = field(default_factory=list)
     images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PrintedBook:
+    """The print PDF as made (printing.print_book): its bytes and what the checks and the page
+    map read from its layout."""
+
+    data: bytes
+    pages: int
+    fillers: int
+    margin_inside: float  # inches, the gutter actually used
+    passes: int
+    layout: list[PageContent] | None = field(default=None, repr=False, compare=False)  # per page boxes, for preflight
+    chapter_starts: tuple[int, ...] | None = None  # each chapter's first page (0-based), when laid out in parts

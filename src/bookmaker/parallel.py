@@ -41,7 +41,7 @@ from .backends.pypdf_internals import set_info_and_id
 from .backends.wp_internals import chapter_starts, layout_hooks, layout_summary, shift_page_counter
 from .errors import BookError, OutputError
 from .layout import Asset, PrintDocument, render_print
-from .model import Book, Chapter, FigureBlock, PageContent
+from .model import Book, Chapter, FigureBlock, PageContent, PrintedBook
 
 PART_PAGES = 80  # estimated pages a body part aims at; a shorter book is laid out as one document
 WORDS_A_PAGE = 300  # estimates only: a wrong guess costs balance, never correctness
@@ -490,12 +490,11 @@ def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]],
 
 
 def print_in_parts(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[tuple[Chapter, ...]], jobs: int,
-                   gutter: float, converted: tuple[Asset, ...] | None) -> Any:
+                   gutter: float, converted: tuple[Asset, ...] | None) -> PrintedBook:
     """One pass of `printing.print_book` over `split_parts`; PassAbandoned when the gutter is wrong.
 
-    Returns printing.PrintedBook, with the filler pages the profile asks for.
+    Returns the PrintedBook, with the filler pages the profile asks for.
     """
-    from .printing import PrintedBook
 
     book = ctx.book
     settings = book.config.print

@@ -15,7 +15,7 @@ from .errors import BookError, Diagnostic, ManuscriptError, OutputError, Preflig
 from .images import load_cover, load_images
 from .links import check_links, line_of
 from .manuscript import load_chapters
-from .model import Book, BookConfig, Chapter, Image, ImageRef
+from .model import Book, BookConfig, Chapter, Image, ImageRef, PrintedBook
 from .paths import write_atomic
 
 if TYPE_CHECKING:
@@ -133,11 +133,11 @@ class Output:
 @dataclass(frozen=True)
 class Made:
     """One output made in memory by its target: its bytes and, for print, the laid-out book
-    (printing.PrintedBook: page count, gutter, the boxes preflight measures, chapter starts)."""
+    (PrintedBook: page count, gutter, the boxes preflight measures, chapter starts)."""
 
     format: str
     data: bytes
-    printed: Any = None
+    printed: PrintedBook | None = None
 
 
 class Target(Protocol):

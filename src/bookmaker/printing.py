@@ -8,7 +8,7 @@ a real book; bounded at four passes). Blank filler pages reach the printer's pag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 from .backends import BuildContext
@@ -16,19 +16,10 @@ from .backends.pdf import PdfBackend, missing_libraries
 from .backends.wp_internals import layout_summary, page_side
 from .errors import OutputError
 from .layout import Asset, PrintDocument, Rendered, cmyk_profile, render_print
+from .model import PrintedBook
 
 MAX_PASSES = 4
 
-
-@dataclass(frozen=True)
-class PrintedBook:
-    data: bytes
-    pages: int
-    fillers: int
-    margin_inside: float  # inches, the gutter actually used
-    passes: int
-    layout: Any = field(default=None, repr=False, compare=False)  # per page text and image boxes, for preflight
-    chapter_starts: tuple[int, ...] | None = None  # each chapter's first page (0-based), when laid out in parts
 
 
 def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
