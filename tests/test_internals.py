@@ -57,3 +57,42 @@ def test_weasyprint_and_pypdf_private_names_are_read_in_their_own_modules_only()
     for path in sorted(SRC.rglob("*.py")):
         for name in _private_uses(path) & (weasyprint_private | pypdf_private):
             assert path.name == homes[name], f"{path.relative_to(SRC)} reads {name}: only {homes[name]} may"
+
+
+def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """bookmaker modules `module` imports anywhere in its file (in functions and TYPE_CHECKING too)."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            for alias in node.names:
+                found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in modules else target)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m in modules and m != module}
+
+
+def test_no_import_cycles() -> None:
+    """Stages import one way (DESIGN.md): no module reaches, however indirectly, back to itself."""
+    modules = {}
+    for path in SRC.rglob("*.py"):
+        parts = ("bookmaker", *path.relative_to(SRC).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {m: _imports(m, p, modules) for m, p in modules.items()}
+    done: set[str] = set()
+
+    def visit(module: str, trail: list[str]) -> None:
+        if module in trail:
+            raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(module):] + [module]))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, trail + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

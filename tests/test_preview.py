@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 from pypdf import PdfReader
 
-from bookmaker import pagemap
+from bookmaker import pagemap, pagemap_fill
 from bookmaker.errors import Reporter
 from bookmaker.pipeline import build
 from bookmaker.preview import NoSuchChapter, chapter_matcher, load_one, preview
@@ -170,7 +170,7 @@ def test_without_a_page_map_the_folio_is_provisional_until_a_fill(tiny_book: Pat
     _, printed = preview(root, "03-three", tmp_path / "out", pdf=True, fill=False)
     assert printed is not None and not printed.folio.exact
     assert pagemap.missing(pagemap.load(root), load_one(root, "03-three", Reporter())[0])
-    pagemap.fill(root)  # what the background process runs
+    pagemap_fill.fill(root)  # what the background process runs
     _, exact = preview(root, "03-three", tmp_path / "out", pdf=True, fill=False)
     assert exact is not None and exact.folio.exact
     [full] = build(root, tmp_path / "full", formats=("pdf",))
@@ -183,7 +183,7 @@ def test_a_gutter_that_grows_with_the_page_count_is_the_full_books(tiny_book: Pa
     _write(toml, toml.read_text(encoding="utf-8") + '\n[print]\nprofile = "kdp"\nmargin_inside = "0.3in"\n')
     _, guess = preview(root, "2", tmp_path / "out", pdf=True, fill=False)
     assert guess is not None and "gutter" in guess.folio.unknown  # KDP: 0.375in up to 150 pages, more above
-    pagemap.fill(root)
+    pagemap_fill.fill(root)
     _, printed = preview(root, "2", tmp_path / "out", pdf=True, fill=False)
     assert printed is not None and printed.folio.exact and printed.folio.gutter == 0.375
     [full] = build(root, tmp_path / "full", formats=("pdf",), check=False)  # 24 pages at least for KDP: not a real book

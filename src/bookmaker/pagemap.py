@@ -343,27 +343,15 @@ def opens_recto(book: Book, gutter: float, pagemap: PageMap | None = None) -> bo
 # --- filling it in the background ----------------------------------------------------------------
 
 
-def fill(root: Path) -> PageMap:
-    """Lay out the whole book once, as the build does, and record every span. Slow; run it aside."""
-    from .backends import BuildContext, build_timestamp
-    from .errors import Reporter
-    from .pipeline import load_book
-    from .printing import print_book
-
-    read_at = time.time()
-    book = load_book(root, Reporter(), with_cover=False)
-    printed = print_book(BuildContext(book, build_timestamp(), Reporter()))
-    return record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at)
-
-
-def _lock(root: Path) -> Path:
+def lock_path(root: Path) -> Path:
+    """The file a running fill holds its process id in."""
     return cache_path(root).with_suffix(".filling")
 
 
 def filling(root: Path) -> bool:
     """Is a background fill for this book running?"""
     try:
-        pid = int(_lock(root).read_text())
+        pid = int(lock_path(root).read_text())
         os.kill(pid, 0)
         return True
     except (OSError, ValueError):
@@ -371,7 +359,7 @@ def filling(root: Path) -> bool:
 
 
 def start_fill(root: Path, detach: bool = False) -> subprocess.Popen[bytes] | None:
-    """Start `python -m bookmaker.pagemap ROOT` unless one runs already; never waits for it.
+    """Start `python -m bookmaker.pagemap_fill ROOT` unless one runs already; never waits for it.
 
     `detach` lets it outlive the command that started it (the one-shot `bookmaker preview`).
     Its messages go to the map's `.log` file beside it.
@@ -383,37 +371,10 @@ def start_fill(root: Path, detach: bool = False) -> subprocess.Popen[bytes] | No
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".log"), "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bookmaker.pagemap", str(root.resolve())],
+                [sys.executable, "-m", "bookmaker.pagemap_fill", str(root.resolve())],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=detach,
             )
-        _lock(root).write_text(str(proc.pid))
+        lock_path(root).write_text(str(proc.pid))
     except OSError:  # no cache folder to write in: previews stay provisional, nothing breaks
         return None
     return proc
-
-
-def _main(argv: Sequence[str]) -> int:
-    from .errors import BookError
-
-    if len(argv) != 1:
-        print("usage: python -m bookmaker.pagemap BOOK_DIR", file=sys.stderr)
-        return 2
-    root = Path(argv[0])
-    try:
-        pagemap = fill(root)
-    except BookError as exc:
-        for d in exc.diagnostics:
-            print(str(d), file=sys.stderr)
-        return exc.exit_code
-    finally:
-        try:
-            if _lock(root).read_text() == str(os.getpid()):
-                _lock(root).unlink()
-        except OSError:
-            pass
-    print(f"page map: {len(pagemap.spans)} chapters recorded in {cache_path(root)}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main(sys.argv[1:]))

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import serve_ui
+from .serve_ui import ChapterState
 from .errors import BookError, Reporter
 from .backends.pdf import PrintFonts
 from .preview import PREVIEW_DIR, page_images, write_html, write_pdf
@@ -43,31 +44,6 @@ HOST = "127.0.0.1"
 _PRINT_ONLY = ("print.css", "print.html.j2", "print-cmyk.css", "fonts/")  # in layouts/: changes that leave EPUB pages alone
 _TYPES = {".xhtml": "application/xhtml+xml; charset=utf-8", ".css": "text/css; charset=utf-8", ".pdf": "application/pdf",
           ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-
-
-@dataclass(frozen=True)
-class ChapterState:
-    """What a chapter's page shows; sent to it as JSON on every change."""
-
-    slug: str
-    title: str
-    number: int | None
-    errors: tuple[str, ...] = ()  # `path:line: error: …` of the chapter or the book: the views are stale
-    warnings: tuple[str, ...] = ()
-    html_version: int = 0  # 0: not built yet
-    print_version: int = 0
-    print_pages: tuple[str, ...] = ()  # URLs of the page pictures
-    print_errors: tuple[str, ...] = ()
-    print_busy: bool = False
-    first_folio: int | None = None
-    folio_exact: bool = False
-    folio_unknown: tuple[str, ...] = ()
-    recto: bool = True
-    filling: bool = False  # the background layout that learns the page numbers is running
-
-    def as_json(self) -> str:
-        data = {k: v for k, v in self.__dict__.items()}
-        return json.dumps(data)
 
 
 @dataclass

@@ -7,12 +7,37 @@ from __future__ import annotations
 
 import json
 from html import escape
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from .serve import ChapterState
     from .workspace import Entry, Snapshot
+
+
+@dataclass(frozen=True)
+class ChapterState:
+    """What a chapter's page shows; sent to it as JSON on every change."""
+
+    slug: str
+    title: str
+    number: int | None
+    errors: tuple[str, ...] = ()  # `path:line: error: …` of the chapter or the book: the views are stale
+    warnings: tuple[str, ...] = ()
+    html_version: int = 0  # 0: not built yet
+    print_version: int = 0
+    print_pages: tuple[str, ...] = ()  # URLs of the page pictures
+    print_errors: tuple[str, ...] = ()
+    print_busy: bool = False
+    first_folio: int | None = None
+    folio_exact: bool = False
+    folio_unknown: tuple[str, ...] = ()
+    recto: bool = True
+    filling: bool = False  # the background layout that learns the page numbers is running
+
+    def as_json(self) -> str:
+        data = {k: v for k, v in self.__dict__.items()}
+        return json.dumps(data)
 
 _STYLE = """
 :root { color-scheme: light; --ink: #1d232b; --muted: #66707c; --line: #d8dde3; --bad: #9b1c1c; --bad-bg: #fdecec; }
