@@ -600,16 +600,26 @@ def _wrap_line(line: etree._Element, columns: int, glyph: str) -> bool:
     return changed or bool(points)
 
 
-def _wrap_block(segment: str, columns: int, glyph: str) -> str:
+def _code_block(segment: str) -> etree._Element | None:
+    """The `pre.code` element `segment` is, or None: not ours (say, inside a comment)."""
     try:
         pre = etree.fromstring(segment, _PARSER)
     except etree.XMLSyntaxError:
-        return segment  # not ours (say, inside a comment): left as it is
-    if pre.tag != "pre" or "code" not in _classes(pre):
-        return segment
+        return None
+    return pre if pre.tag == "pre" and "code" in _classes(pre) else None
+
+
+def _wrap_pre(pre: etree._Element, columns: int, glyph: str) -> bool:
+    """Every long line of `pre` broken at `columns`, in place; whether anything changed."""
     lines = [el for el in pre.iter("span") if "line" in _classes(el)]
-    changed = [_wrap_line(line, columns, glyph) for line in lines]
-    return _serialise(pre) if any(changed) else segment
+    return any([_wrap_line(line, columns, glyph) for line in lines])
+
+
+def _wrap_block(segment: str, columns: int, glyph: str) -> str:
+    pre = _code_block(segment)
+    if pre is None:
+        return segment  # left as it is
+    return _serialise(pre) if _wrap_pre(pre, columns, glyph) else segment
 
 
 def wrap_for_print(xhtml: str, columns: int, *, mark: str = CONTINUATION_MARK) -> str:
@@ -690,13 +700,10 @@ def _flatten_block(pre: etree._Element, styles: dict[str, tuple[str, ...]]) -> N
 
 
 def _print_block(segment: str, columns: int, glyph: str, styles: dict[str, tuple[str, ...]]) -> str:
-    wrapped = _wrap_block(segment, columns, glyph)
-    try:
-        pre = etree.fromstring(wrapped, _PARSER)
-    except etree.XMLSyntaxError:
-        return wrapped
-    if pre.tag != "pre" or "code" not in _classes(pre):
-        return wrapped
+    pre = _code_block(segment)  # parsed once: wrapped, then flattened
+    if pre is None:
+        return segment
+    _wrap_pre(pre, columns, glyph)
     _flatten_block(pre, styles)
     return _serialise(pre)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -165,10 +166,7 @@ def _print_bytes(rendered: Rendered, ctx: BuildContext, fonts: PrintFonts | None
     from .backends.pdf import PdfBackend
 
     backend = PdfBackend()
-    if fonts is None:
-        document = backend.lay_out(rendered, ctx)
-        return backend.write_document(document, ctx), len(document.pages)
-    with fonts.hold(rendered) as font_config:  # writing the PDF reads the fonts too
+    with fonts.hold(rendered) if fonts is not None else nullcontext() as font_config:  # writing reads the fonts too
         document = backend.lay_out(rendered, ctx, font_config=font_config)
         return backend.write_document(document, ctx), len(document.pages)
 
