@@ -116,7 +116,7 @@ class Events:
 
 
 def server_latency(root: Path, out: Path, slug: str, saves: int) -> dict[str, list[float]]:
-    from bookmaker.serve import PreviewServer
+    from bookmaker.preview.serve import PreviewServer
 
     chapter = next((root / "chapters").glob(f"{slug}.md"))
     original = chapter.read_text(encoding="utf-8")
@@ -209,10 +209,10 @@ def main() -> int:
     if args.only == "memory":
         return only_memory(args)
 
-    from bookmaker import pagemap
-    from bookmaker.errors import Reporter
+    from bookmaker.cache import pagemap
+    from bookmaker.core.errors import Reporter
     from bookmaker.pipeline import build
-    from bookmaker.preview import preview
+    from bookmaker.preview.chapter import preview
 
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bookmaker-bench-"))
@@ -282,7 +282,7 @@ def main() -> int:
 
 def only_memory(args: argparse.Namespace) -> int:
     """Part 4 alone, on the same long book with its page map filled, printed as Markdown rows."""
-    from bookmaker import pagemap
+    from bookmaker.cache import pagemap
 
     work = Path(tempfile.mkdtemp(prefix="bookmaker-bench-"))
     os.environ["BOOKMAKER_CACHE_DIR"] = str(work / "cache")

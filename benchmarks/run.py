@@ -76,8 +76,8 @@ def _entries() -> list[tuple[str, str]]:
 
 def _placeholders() -> dict[str, bytes]:
     """The sample's placeholder PNGs, drawn by bookmaker once."""
-    from bookmaker.errors import Reporter
-    from bookmaker.pipeline import load_book
+    from bookmaker.core.errors import Reporter
+    from bookmaker.transform.book import load_book
 
     book = load_book(SAMPLE, Reporter(), with_cover=False)
     return {img.src: img.data for img in book.images}
@@ -149,9 +149,9 @@ def pandoc_input(book: Path, dest: Path) -> tuple[Path, Path]:
 
 def weasyprint_floor(book: Path, dest: Path) -> Path:
     """bookmaker's print HTML and its assets on disk, for WeasyPrint's own command line."""
-    from bookmaker.errors import Reporter
-    from bookmaker.layout import render_print
-    from bookmaker.pipeline import load_book
+    from bookmaker.core.errors import Reporter
+    from bookmaker.render.layout import render_print
+    from bookmaker.transform.book import load_book
 
     rendered = render_print(load_book(book, Reporter(), with_cover=False))
     for asset in rendered.assets:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bookmaker.errors import Reporter
+from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, run_epubcheck
+from bookmaker.core.errors import Reporter
 from bookmaker.pipeline import Output, build
-from bookmaker.validate import Report, ValidatorMissing, run_ace, run_epubcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 # The preview's page maps go to a cache folder: the tests keep theirs out of the user's ~/.cache.

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bookmaker.config import parse_length, parse_trim
-from bookmaker.errors import ConfigError, ManuscriptError, Reporter
-from bookmaker.pipeline import load_book
+from bookmaker.core.errors import ConfigError, ManuscriptError, Reporter
+from bookmaker.source.config import parse_length, parse_trim
+from bookmaker.transform.book import load_book
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

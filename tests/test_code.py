@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from tinycss2.color5 import parse_color
 
-from bookmaker import code
+from bookmaker.transform import code
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ROOT / "layouts"
@@ -163,7 +163,7 @@ def test_blank_lines_and_tabs_are_kept() -> None:
 
 
 def test_highlighting_and_stylesheets_are_deterministic() -> None:
-    src = (ROOT / "src" / "bookmaker" / "code.py").read_text()
+    src = (ROOT / "src" / "bookmaker" / "transform" / "code.py").read_text()
     assert code.highlight(src, "python", line_numbers=True) == code.highlight(src, "python", line_numbers=True)
     for colour in ("rgb", "grey", "cmyk", "cmyk-grey"):
         assert code.stylesheet(colour) == code.stylesheet(colour)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bookmaker import markdown
-from bookmaker.errors import PreflightError, Reporter
-from bookmaker.model import FigureBlock, HtmlBlock, Image
+from bookmaker.core.errors import PreflightError, Reporter
+from bookmaker.core.model import FigureBlock, HtmlBlock, Image
 from bookmaker.pipeline import build
+from bookmaker.transform import markdown
 
 IMG = Image("images/a.jpg", "images/a.png", "image/png", b"", 1350, 900, 4.5, 3.0, False)
 RAW = Image("images/raw.png", "images/raw.png", "image/png", b"", 600, 300, 4.5, 2.25, False)
@@ -158,9 +158,9 @@ def test_an_empty_heading_is_left_out_with_a_warning() -> None:
 # --- WeasyPrint messages at the manuscript's line ----------------------------------------------
 
 def test_weasyprint_messages_are_located_in_the_chapter(tiny_book: Path) -> None:
-    from bookmaker.backends import BuildContext, build_timestamp
-    from bookmaker.backends.pdf import locate, report_messages
-    from bookmaker.pipeline import load_book
+    from bookmaker.backends.pdf.backend import locate, report_messages
+    from bookmaker.core.context import BuildContext, build_timestamp
+    from bookmaker.transform.book import load_book
 
     chapter = tiny_book / "chapters" / "02-two.md"
     chapter.write_text("---\ntitle: Two\n---\n\nLine one.\n\nA <span id=\"twice\">span</span>.\n", encoding="utf-8")

@@ -38,6 +38,7 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+from .conftest import ROOT, Built, build_book, need
 from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -50,11 +51,9 @@ from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from bookmaker.config import load_config
-from bookmaker.preflight import preflight
-from bookmaker.validate import Report, ValidatorMissing, run_ace, run_epubcheck
-
-from .conftest import ROOT, Built, build_book, need
+from bookmaker.checks.preflight import preflight
+from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, run_epubcheck
+from bookmaker.source.config import load_config
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 BOOKS = sorted(p.name for p in CORPUS.iterdir() if (p / "book.toml").is_file())

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bookmaker.backends import BuildContext
 from bookmaker.backends.epub import EpubBackend
-from bookmaker.errors import OutputError, Reporter
-from bookmaker.layout import Page, Rendered, render_epub
-from bookmaker.pipeline import load_book
+from bookmaker.core.context import BuildContext
+from bookmaker.core.errors import OutputError, Reporter
+from bookmaker.render.layout import Page, Rendered, render_epub
+from bookmaker.transform.book import load_book
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "x": "http://www.w3.org/1999/xhtml",
       "epub": "http://www.idpf.org/2007/ops", "ncx": "http://www.daisy.org/z3986/2005/ncx/"}

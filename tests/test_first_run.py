@@ -6,15 +6,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-
-from importlib.metadata import version
-from bookmaker.errors import ConfigError, Diagnostic, ImageError, ManuscriptError, Reporter, SourceLocation, grouped
-from bookmaker.pipeline import load_book
-
 from .conftest import EPOCH, build_book, need
+
+from bookmaker.core.errors import (
+    ConfigError,
+    Diagnostic,
+    ImageError,
+    ManuscriptError,
+    Reporter,
+    SourceLocation,
+    grouped,
+)
+from bookmaker.transform.book import load_book
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -46,7 +53,7 @@ def test_new_book_builds_clean_and_passes_epubcheck(tmp_path: Path) -> None:
     assert "art still to come: 1 image drawn as placeholder: images/figure-1.jpg" in built.stdout
     epub = tmp_path / "build" / "my-book.epub"
     assert epub.is_file() and (tmp_path / "build" / "my-book.pdf").is_file()
-    from bookmaker.validate import ValidatorMissing, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
 
     try:
         report = run_epubcheck(epub)
@@ -166,8 +173,9 @@ def test_missing_harfbuzz_subset_is_one_note_naming_the_package(tiny_book: Path,
     import weasyprint.pdf.fonts as wp_fonts
 
     monkeypatch.setattr(wp_fonts, "harfbuzz_subset", None)  # WeasyPrint then really takes its fontTools path
-    import bookmaker.backends.pdf as pdf_backend
     from weasyprint.text import ffi
+
+    import bookmaker.backends.pdf.backend as pdf_backend
 
     monkeypatch.setattr(ffi, "harfbuzz_subset", None)
     built = build_book(tiny_book, tmp_path / "out", jobs=1)

@@ -11,12 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from bookmaker import glyphs
-from bookmaker.errors import Reporter
-from bookmaker.pipeline import load_book
-
 from .conftest import ROOT, build_book, need, which
+
+from bookmaker.core.errors import Reporter
+from bookmaker.render import glyphs
+from bookmaker.transform.book import load_book
 
 CHARIS = ROOT / "layouts" / "fonts" / "CharisSIL-Regular.ttf"
 NOTO_MONO = Path("/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf")

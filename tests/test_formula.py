@@ -11,13 +11,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from .conftest import ROOT, need, which
 from lxml import etree
 from PIL import Image, ImageChops
 
-from bookmaker import formula
-from bookmaker.formula import FormulaError, Svg, draw_ahead, forget_drawings, mathml_to_svg, print_math, to_mathml
-
-from .conftest import ROOT, need, which
+from bookmaker.transform import formula
+from bookmaker.transform.formula import (
+    FormulaError,
+    Svg,
+    draw_ahead,
+    forget_drawings,
+    mathml_to_svg,
+    print_math,
+    to_mathml,
+)
 
 M = "{http://www.w3.org/1998/Math/MathML}"
 S = "{http://www.w3.org/2000/svg}"
@@ -217,7 +224,7 @@ def test_the_svg_is_deterministic_within_and_across_processes() -> None:
     again = mathml_to_svg(mathml, 10.5)
     assert again is not first and again == first
     assert mathml_to_svg(mathml, 10.5) is again  # cached
-    code = ("import hashlib, sys; from bookmaker.formula import mathml_to_svg, to_mathml;"
+    code = ("import hashlib, sys; from bookmaker.transform.formula import mathml_to_svg, to_mathml;"
             "print(hashlib.sha256(mathml_to_svg(to_mathml(sys.argv[1], True), 10.5).markup.encode()).hexdigest())")
     out = subprocess.run([sys.executable, "-c", code, r"\int_0^\infty e^{-x^2}\,dx = \frac{\sqrt{\pi}}{2}"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
@@ -409,12 +416,12 @@ def math_epub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     The manuscript cannot carry them yet (the sanitiser drops raw <math>), so the chapter's blocks
     are replaced after the Markdown stage, as the math renderer will produce them.
     """
-    from bookmaker.backends import BuildContext
     from bookmaker.backends.epub import EpubBackend
-    from bookmaker.errors import Reporter
-    from bookmaker.layout import render_epub
-    from bookmaker.model import HtmlBlock
-    from bookmaker.pipeline import load_book
+    from bookmaker.core.context import BuildContext
+    from bookmaker.core.errors import Reporter
+    from bookmaker.core.model import HtmlBlock
+    from bookmaker.render.layout import render_epub
+    from bookmaker.transform.book import load_book
 
     root = tmp_path_factory.mktemp("math-book") / "tiny"
     (root / "chapters").mkdir(parents=True)
@@ -439,7 +446,7 @@ def math_epub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_epubcheck_accepts_the_mathml(math_epub: Path) -> None:
-    from bookmaker.validate import ValidatorMissing, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
 
     with zipfile.ZipFile(math_epub) as z:
         chapter = z.read("EPUB/01-one.xhtml").decode("utf-8")
@@ -468,7 +475,7 @@ def test_amsmath_environments_authors_write_are_typeset_with_their_tex_kept(tex:
 
 
 def test_draw_ahead_draws_on_several_processes_what_the_build_would_draw() -> None:
-    from bookmaker import formula
+    from bookmaker.transform import formula
 
     tex = [(f"x^{{{n}}} + {n}", "\\frac{%d}{2}" % n) for n in range(40)]
     sources = [f"<p>{to_mathml(inline, False)} and {to_mathml(display, True)}</p>" for inline, display in tex]

@@ -8,18 +8,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from .conftest import need
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from bookmaker.backends import BuildContext, build_timestamp
 from bookmaker.backends.epub import EpubBackend
-from bookmaker.errors import BookError, Reporter
-from bookmaker.layout import render_epub, render_print
-from bookmaker.pipeline import load_book
-from bookmaker.validate import ValidatorMissing, run_epubcheck
-
-from .conftest import need
+from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+from bookmaker.core.context import BuildContext, build_timestamp
+from bookmaker.core.errors import BookError, Reporter
+from bookmaker.render.layout import render_epub, render_print
+from bookmaker.transform.book import load_book
 
 SCRIPTS = ["Hello", "Ça va ? « oui »", "Здравствуйте", "Γειά σου", "שלום", "مرحبا", "नमस्ते", "你好，世界", "こんにちは",
            "안녕하세요", "สวัสดี", "ሰላም", "Ꭳ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "👩🏽‍🚀 🇰🇷", "e\u0301\u0302", "\u200b\u200d\u2060", "a\u00adb", "＜＞＆"]
@@ -96,7 +95,7 @@ def epub_bytes(root: Path) -> bytes:
     render_print(book)  # the print document is checked well-formed too
     from dataclasses import replace
 
-    from bookmaker.images import load_cover
+    from bookmaker.transform.images import load_cover
 
     book = replace(book, cover=load_cover(book.config))
     return EpubBackend().write(render_epub(book), replace(ctx, book=book))

@@ -7,13 +7,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from .conftest import Built
 from PIL import Image as PILImage
 
-from bookmaker.errors import ImageError, Reporter
-from bookmaker.images import fit, placeholder_pixels
-from bookmaker.pipeline import load_book
-
-from .conftest import Built
+from bookmaker.core.errors import ImageError, Reporter
+from bookmaker.transform.book import load_book
+from bookmaker.transform.images import fit, placeholder_pixels
 
 
 def test_fit_keeps_aspect_and_stays_in_the_box() -> None:
@@ -112,7 +111,7 @@ def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], 
     from pypdf import PdfReader
     from weasyprint import HTML
 
-    from bookmaker.backends import png_passthrough, wp_internals
+    from bookmaker.backends.pdf import png_passthrough, wp_internals
 
     data = _png(mode, **save)
     source = PILImage.open(io.BytesIO(data))

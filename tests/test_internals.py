@@ -5,11 +5,14 @@ backends/pypdf_internals.py, backends/wp_internals.py)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "bookmaker"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "bookmaker"
 
 
 def test_another_ebooklib_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,7 +29,7 @@ def test_another_ebooklib_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) ->
 def test_another_pypdf_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     import pypdf
 
-    from bookmaker.backends import pypdf_internals
+    from bookmaker.backends.pdf import pypdf_internals
 
     pypdf_internals.check_version()
     monkeypatch.setattr(pypdf, "__version__", "8.0.0")
@@ -74,6 +77,16 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return {m for m in found if m in modules and m != module}
+
+
+def test_layers_contract() -> None:
+    """import-linter's contracts in pyproject.toml: the stage packages import downwards only, and
+    only back ends import ebooklib and WeasyPrint (pypdf: back ends and checks)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache", "--config", str(ROOT / "pyproject.toml")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout and "3 kept" in result.stdout, result.stdout[-2000:]
 
 
 def test_no_import_cycles() -> None:

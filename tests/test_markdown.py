@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bookmaker import markdown
-from bookmaker.errors import ManuscriptError
-from bookmaker.model import FigureBlock, HtmlBlock, Image
+from bookmaker.core.errors import ManuscriptError
+from bookmaker.core.model import FigureBlock, HtmlBlock, Image
+from bookmaker.transform import markdown
 
 IMG = Image("images/a.jpg", "images/a.png", "image/png", b"", 1350, 900, 4.5, 3.0, True)
 

@@ -31,7 +31,7 @@ def test_layouts_exist_only_once_in_the_tree() -> None:
 def test_readme_documents_every_exit_code() -> None:
     import re
 
-    from bookmaker import errors
+    from bookmaker.core import errors
 
     table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M))
     classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.BookError)]

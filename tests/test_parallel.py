@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bookmaker import parallel
-from bookmaker.backends import BuildContext, build_timestamp
-from bookmaker.errors import OutputError, Reporter
-from bookmaker.pipeline import build, load_book
-from bookmaker.preflight import preflight
-from bookmaker.printing import PrintedBook, print_book
+from bookmaker.backends.pdf import parallel
+from bookmaker.backends.pdf.printing import PrintedBook, print_book
+from bookmaker.checks.preflight import preflight
+from bookmaker.core.context import BuildContext, build_timestamp
+from bookmaker.core.errors import OutputError, Reporter
+from bookmaker.pipeline import build
+from bookmaker.transform.book import load_book
 
 SAMPLE = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = 120
@@ -233,7 +234,7 @@ def test_rebuild_lays_out_only_the_edited_part_and_gives_the_same_bytes(kdp_book
     last = sorted((book_dir / "chapters").glob("*.md"))[-1]
     last.write_text(last.read_text(encoding="utf-8") + "\nOne more short line.\n", encoding="utf-8")
 
-    from bookmaker import images
+    from bookmaker.transform import images
 
     def no_drawing(*args: object, **kwargs: object) -> bytes:
         raise AssertionError("a placeholder was drawn again")

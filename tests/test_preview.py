@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from .conftest import EPOCH, SAMPLE, Built, build_book
 from pypdf import PdfReader
 
-from bookmaker import pagemap, pagemap_fill
-from bookmaker.errors import Reporter
+from bookmaker.cache import pagemap
+from bookmaker.core.errors import Reporter
 from bookmaker.pipeline import build
-from bookmaker.preview import NoSuchChapter, chapter_matcher, load_one, preview
-
-from .conftest import EPOCH, SAMPLE, Built, build_book
+from bookmaker.preview import fill as pagemap_fill
+from bookmaker.preview.chapter import NoSuchChapter, chapter_matcher, load_one, preview
 
 
 @pytest.fixture(autouse=True)
@@ -258,7 +258,7 @@ class Events:
 
 @pytest.fixture
 def server(tiny_book: Path, tmp_path: Path) -> Iterator[Any]:
-    from bookmaker.serve import PreviewServer
+    from bookmaker.preview.serve import PreviewServer
 
     srv = PreviewServer(tiny_book, tmp_path / "out", port=0).start_http()
     try:
@@ -325,7 +325,7 @@ def test_a_save_rebuilds_only_what_depends_on_it(server: Any, tiny_book: Path) -
 def test_an_image_rebuilds_only_the_chapters_that_show_it(tiny_book: Path, tmp_path: Path) -> None:
     from PIL import Image as PILImage
 
-    from bookmaker.serve import PreviewServer
+    from bookmaker.preview.serve import PreviewServer
 
     (tiny_book / "images").mkdir()
     PILImage.new("RGB", (300, 200), "red").save(tiny_book / "images" / "cat.png")
@@ -402,11 +402,11 @@ def test_a_provisional_preview_fills_the_page_map_in_the_background(tiny_book: P
     pid = int(lock.read_text())
     deadline = time.monotonic() + 120
     try:
-        while pagemap.filling(root):  # wait for the detached layout to end (it removes its lock)
+        while pagemap_fill.filling(root):  # wait for the detached layout to end (it removes its lock)
             assert time.monotonic() < deadline, "the background layout did not end"
             time.sleep(0.1)
     finally:
-        if pagemap.filling(root):
+        if pagemap_fill.filling(root):
             os.kill(pid, 9)
     assert not lock.exists()
     _, exact = preview(root, "03-three", tmp_path / "out", pdf=True, fill=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,20 +13,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from .conftest import Built, need
 from PIL import Image as PILImage
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from bookmaker.backends import BuildContext, build_timestamp
-from bookmaker.config import load_config
-from bookmaker.errors import ConfigError, PreflightError, Reporter
-from bookmaker.model import BookConfig
-from bookmaker.pipeline import build, load_book
-from bookmaker.preflight import PreflightReport, RuleResult, preflight
-from bookmaker.printing import PrintedBook, print_book
-from bookmaker.profiles import OVERRIDABLE, PROFILES
-
-from .conftest import Built, need
+from bookmaker.backends.pdf.printing import PrintedBook, print_book
+from bookmaker.checks.preflight import PreflightReport, RuleResult, preflight
+from bookmaker.core.context import BuildContext, build_timestamp
+from bookmaker.core.errors import ConfigError, PreflightError, Reporter
+from bookmaker.core.model import BookConfig
+from bookmaker.core.profiles import OVERRIDABLE, PROFILES
+from bookmaker.pipeline import build
+from bookmaker.source.config import load_config
+from bookmaker.transform.book import load_book
 
 LOREM = " ".join(["The quick brown fox jumps over the lazy dog and keeps running through the field."] * 12)
 
@@ -244,7 +244,7 @@ def test_check_command_reports_a_table_and_json(tmp_path: Path) -> None:
 
 
 def test_overrides_cover_every_profile_setting_and_reject_unknown(tmp_path: Path) -> None:
-    from bookmaker.config import _OVERRIDES
+    from bookmaker.source.config import _OVERRIDES
 
     assert set(_OVERRIDES) == OVERRIDABLE
     with pytest.raises(ConfigError) as err:
@@ -287,7 +287,7 @@ def test_front_matter_folios_are_roman_and_body_starts_at_1(kdp_pdf: tuple[BookC
 
 
 def test_check_reads_built_files_and_runs_epubcheck(tiny_book: Path, tmp_path: Path) -> None:
-    from bookmaker.validate import ValidatorMissing, epubcheck_jar
+    from bookmaker.checks.validate import ValidatorMissing, epubcheck_jar
 
     try:
         epubcheck_jar()

@@ -17,13 +17,19 @@ import zlib
 from pathlib import Path
 
 import pytest
+from .conftest import ROOT, SAMPLE
 from PIL import Image as PILImage
 
-from bookmaker import layout
-from bookmaker.errors import ConfigError, ImageError, LayoutError, ManuscriptError, Reporter
-from bookmaker.pipeline import build, load_book
-
-from .conftest import ROOT, SAMPLE
+from bookmaker.core.errors import (
+    ConfigError,
+    ImageError,
+    LayoutError,
+    ManuscriptError,
+    Reporter,
+)
+from bookmaker.pipeline import build
+from bookmaker.render import layout
+from bookmaker.transform.book import load_book
 
 
 def chapter(book: Path, body: str, name: str = "01-one.md", title: str = "One") -> Path:
@@ -367,8 +373,8 @@ def test_unknown_front_matter_key_names_its_line(tiny_book: Path) -> None:
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "https://example.com/x.css", "https://book.invalid/../../etc/passwd",
                                  "https://book.invalid/fonts/not-there.ttf", "data:text/css,body{}"])
 def test_weasyprint_fetches_only_the_books_own_files(url: str) -> None:
-    from bookmaker.backends.pdf import _fetcher
-    from bookmaker.layout import Asset
+    from bookmaker.backends.pdf.backend import _fetcher
+    from bookmaker.render.layout import Asset
 
     fetcher = _fetcher({"css/print.css": Asset("css/print.css", "text/css", b"body {}")})
     assert fetcher.fetch("https://book.invalid/css/print.css").read() == b"body {}"

@@ -7,11 +7,10 @@ import zipfile
 from pathlib import Path
 
 import yaml
+from .conftest import SAMPLE, Built, build_book
 from lxml import etree
 
-from bookmaker.validate import Report
-
-from .conftest import SAMPLE, Built, build_book
+from bookmaker.checks.validate import Report
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from .conftest import need
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,7 +43,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def server(tiny_book: Path, tmp_path: Path) -> Iterator[Any]:
-    from bookmaker.serve import PreviewServer
+    from bookmaker.preview.serve import PreviewServer
 
     (tiny_book / "chapters" / "01-one.md").write_text(
         "---\ntitle: One\n---\n\nFirst chapter text, see [the second](02-two.md).\n", encoding="utf-8")

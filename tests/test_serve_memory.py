@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from .conftest import EPOCH
 from .test_preview import Events, _write
 
@@ -95,8 +94,8 @@ def test_rss_stays_flat_over_hundreds_of_saves(serve_process: tuple[Any, int], t
 def test_the_kept_font_configuration_is_renewed_only_when_the_fonts_may_change() -> None:
     """The server's one configuration must learn what a fresh one would: a new one when a
     stylesheet, a font file or an inline @font-face changes, the same one when only text or images do."""
-    from bookmaker.layout import Asset, Page, Rendered
-    from bookmaker.backends.pdf import PrintFonts
+    from bookmaker.backends.pdf.backend import PrintFonts
+    from bookmaker.render.layout import Asset, Page, Rendered
 
     def rendered(body: str, css: bytes = b"p { color: black }", image: bytes = b"<svg/>") -> Rendered:
         page = Page("book.html", "Tiny", "document", f"<html><head></head><body>{body}</body></html>")

@@ -13,22 +13,21 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from .conftest import SAMPLE, Built, build_book, need, which
 from PIL import Image as PILImage
 from pypdf import PdfWriter
 
-from bookmaker import svg
-from bookmaker.buildcache import BuildCache
-from bookmaker.config import load_config
-from bookmaker.errors import ImageError, Reporter
-from bookmaker.images import to_cmyk
-from bookmaker.layout import cmyk_profile
-from bookmaker.pipeline import load_book
-from bookmaker.preflight import RuleResult, preflight
-from bookmaker.model import PageContent  # the page boxes preflight reads
-from bookmaker.profiles import PROFILES
-from bookmaker.validate import Report, ValidatorMissing, run_epubcheck
-
-from .conftest import SAMPLE, Built, build_book, need, which
+from bookmaker.cache.build import BuildCache
+from bookmaker.checks.preflight import RuleResult, preflight
+from bookmaker.checks.validate import Report, ValidatorMissing, run_epubcheck
+from bookmaker.core.errors import ImageError, Reporter
+from bookmaker.core.model import PageContent  # the page boxes preflight reads
+from bookmaker.core.profiles import PROFILES
+from bookmaker.render.layout import cmyk_profile
+from bookmaker.source.config import load_config
+from bookmaker.transform import svg
+from bookmaker.transform.book import load_book
+from bookmaker.transform.images import to_cmyk
 
 NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 RECT = '<rect x="1" y="1" width="8" height="8" fill="#1a7f37"/>'
@@ -156,7 +155,7 @@ def test_a_link_to_elsewhere_is_unwrapped_and_its_drawing_kept() -> None:
     assert clean.removed == ("link <a href='https://example.com/'>",)
     out = clean.data.decode()
     assert "<circle" in out and "example.com" not in out and '<a href="#c">' in out  # a local link stays
-    both = svg.clean(svg_doc(f'<a href="#c" xlink:href="http://evil.example/"><rect id="c" width="1" height="1"/></a>'))
+    both = svg.clean(svg_doc('<a href="#c" xlink:href="http://evil.example/"><rect id="c" width="1" height="1"/></a>'))
     assert both.removed == ("link <a href='http://evil.example/'>",) and b"evil" not in both.data and b"<a" not in both.data
 
 
@@ -186,7 +185,7 @@ def test_safe_svg_keeps_what_draws_and_editors_metadata_goes_quietly() -> None:
 def test_a_doctype_that_points_at_a_file_is_never_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.dtd"
     secret.write_text('<!ENTITY leak "TOP-SECRET">', encoding="utf-8")
-    clean = svg.clean(svg_doc(f'<text x="1" y="5">hello</text>', head=f'<!DOCTYPE svg SYSTEM "{secret.as_uri()}">'))
+    clean = svg.clean(svg_doc('<text x="1" y="5">hello</text>', head=f'<!DOCTYPE svg SYSTEM "{secret.as_uri()}">'))
     (removed,) = clean.removed
     assert removed.startswith("DOCTYPE 'file:///")
     assert b"TOP-SECRET" not in clean.data and b"DOCTYPE" not in clean.data
@@ -469,7 +468,6 @@ def _image_xobjects(pdf: Path) -> list[str]:
 
 
 def test_pdf_draws_the_svg_as_vectors(builds: SvgBuilds) -> None:
-    from pypdf import PdfReader
 
     pdf = builds.rgb.pdf
     n = _page_with(pdf, "The flow.")
@@ -489,7 +487,6 @@ def test_pdf_draws_the_svg_as_vectors(builds: SvgBuilds) -> None:
 
 
 def test_cmyk_pdf_paints_the_svg_in_cmyk_and_passes_preflight(builds: SvgBuilds) -> None:
-    from pypdf import PdfReader
 
     pdf = builds.cmyk.pdf  # build_book would have raised PreflightError had a rule failed
     content = _painted(pdf, _page_with(pdf, "The flow."))

@@ -111,7 +111,7 @@ def test_the_svg_patches_are_in_place_only_inside_patched_and_only_for_their_wea
     import weasyprint.svg as wsvg
     from weasyprint import images
 
-    from bookmaker.backends import wp_internals
+    from bookmaker.backends.pdf import wp_internals
 
     before, draw_before = wsvg.TAGS["path"], images.SVGImage.draw
     with wp_internals.patched():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bookmaker.backends import wp_internals, wp_text
+from bookmaker.backends.pdf import wp_internals, wp_text
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("pdftotext", "pdftoppm", "qpdf")), reason="needs poppler-utils and qpdf")
@@ -138,7 +138,7 @@ def test_the_patch_is_in_place_only_inside_patched_and_only_for_its_weasyprint_v
 
 
 def test_simple_runs_skip_the_span_search_and_complex_ones_do_not() -> None:
-    from bookmaker.backends.wp_text import simple_text
+    from bookmaker.backends.pdf.wp_text import simple_text
 
     for text in ("Plain Latin, café, naïve – “quoted” … 12 € → ≤", "Ὅλοι οἱ ἄνθρωποι", "Все люди", "שלום", "السلام"):
         assert simple_text(text.encode()), text

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from .errors import BookError, Reporter, grouped
+from .core.errors import BookError, Reporter, grouped
+
 
 def _print_warnings(reporter: Reporter, verbose: bool = False, notes: bool = True) -> None:
     """Warnings, those of one kind grouped after the first few unless `verbose`; then the notes."""
@@ -119,11 +120,12 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
     """
     import json
 
-    from .backends import BuildContext, build_timestamp
-    from .buildcache import BuildCache
-    from .errors import PreflightError
-    from .pipeline import Made, load_book, preflight_of, target
-    from .validate import ValidatorMissing, run_epubcheck
+    from .cache.build import BuildCache
+    from .checks.validate import ValidatorMissing, run_epubcheck
+    from .core.context import BuildContext, build_timestamp
+    from .core.errors import PreflightError
+    from .pipeline import Made, preflight_of, target
+    from .transform.book import load_book
 
     reporter = Reporter()
     try:
@@ -196,7 +198,7 @@ def new(book_dir: Path, title: str | None, author: str, language: str) -> None:
 
     A commented book.toml, two chapters, images/ and a .gitignore for build/; it builds as it is.
     """
-    from .scaffold import create
+    from .source.scaffold import create
 
     try:
         create(book_dir, title=title, author=author, language=language)
@@ -224,7 +226,7 @@ def preview(chapter: str, book_dir: Path, out_dir: Path, pdf: bool, no_fill: boo
     Writes the chapter's EPUB page with the EPUB stylesheet and, with --pdf, a PDF of the chapter
     alone with the print stylesheet, opening on its folio in the full book.
     """
-    from .preview import preview as run_preview
+    from .preview.chapter import preview as run_preview
 
     reporter = Reporter()
     try:
@@ -256,7 +258,7 @@ def serve(book_dir: Path, out_dir: Path, port: int) -> None:
     """
     import signal
 
-    from .serve import PreviewServer
+    from .preview.serve import PreviewServer
 
     def stop(signum: int, frame: object) -> None:  # `kill` stops it as Ctrl-C does: threads and background layout end
         raise KeyboardInterrupt

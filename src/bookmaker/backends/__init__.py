@@ -1,26 +1,14 @@
-"""Back ends package rendered pages; they never render Markdown or templates."""
+"""Back ends package rendered pages; they never render Markdown or templates.
+
+Only modules under backends/ import ebooklib, WeasyPrint and pypdf.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from ..errors import ConfigError, Reporter
-from ..layout import Rendered
-from ..model import Book
-
-if TYPE_CHECKING:
-    from ..buildcache import BuildCache
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    book: Book
-    timestamp: dt.datetime  # UTC, from SOURCE_DATE_EPOCH when set
-    reporter: Reporter
-    cache: BuildCache | None = None  # a full build's cache under its output folder (buildcache.py)
+from ..core.context import BuildContext
+from ..render.layout import Rendered
 
 
 class Backend(Protocol):
@@ -28,14 +16,3 @@ class Backend(Protocol):
     suffix: str
 
     def write(self, rendered: Rendered, ctx: BuildContext) -> bytes: ...
-
-
-def build_timestamp() -> dt.datetime:
-    """SOURCE_DATE_EPOCH (reproducible builds) or now, in UTC, to the second."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH")
-    if raw is None or raw == "":
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    try:
-        return dt.datetime.fromtimestamp(int(raw), dt.timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise ConfigError.at(os.path.abspath("."), None, f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {raw!r}") from None

@@ -24,9 +24,9 @@ from typing import Any
 
 from ebooklib import epub
 
-from ..errors import OutputError
-from ..layout import Page, Rendered
-from . import BuildContext
+from ..core.context import BuildContext
+from ..core.errors import OutputError
+from ..render.layout import Page, Rendered
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _PACKED = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".woff", ".woff2")

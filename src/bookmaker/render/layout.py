@@ -1,0 +1,355 @@
+"""The Jinja2 environment over layouts/ and the pages it renders for a target.
+
+One set of templates feeds every target. `target` ("epub", "print", "preview") changes only which
+stylesheet is linked and a few flags; the chapter partial is the same for all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+import jinja2
+from lxml import etree
+
+from ..core.errors import LayoutError
+from ..core.model import Book, BookConfig, Chapter, Image
+from ..core.resources import layouts_dir
+from ..transform.code import code_columns
+
+Target = Literal["epub", "print", "preview"]
+PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One XHTML (EPUB, preview) or HTML (print) document, ready to package."""
+
+    href: str
+    title: str
+    kind: PageKind
+    content: str
+    linear: bool = True
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file a page refers to: stylesheet, font or image."""
+
+    href: str
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    target: Target
+    pages: tuple[Page, ...]
+    assets: tuple[Asset, ...]
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    label: str  # "1", "ii", "" …
+    title: str
+    href: str  # EPUB href; the print layout uses the fragment
+    anchor: str
+    kind: str
+
+
+@lru_cache(maxsize=4)
+def environment(folder: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["inches"] = lambda v: f"{float(v):.4f}".rstrip("0").rstrip(".") + "in"
+    return env
+
+
+_SEMANTICS = {
+    "introduction": "introduction", "preface": "preface", "foreword": "foreword",
+    "prologue": "prologue", "epilogue": "epilogue", "afterword": "afterword",
+    "acknowledgments": "acknowledgments", "acknowledgements": "acknowledgments",
+    "appendix": "appendix", "conclusion": "conclusion", "glossary": "glossary",
+}
+
+
+def semantics(chapter: Chapter) -> str:
+    """The epub:type / doc-* role of a chapter's section."""
+    if chapter.kind != "body":
+        return _SEMANTICS.get(chapter.title.strip().lower(), "chapter")
+    return "chapter"
+
+
+def toc_entries(book: Book) -> tuple[TocEntry, ...]:
+    return tuple(
+        TocEntry(label=str(ch.number) if ch.number else "", title=ch.title, href=ch.href, anchor=ch.id, kind=ch.kind)
+        for ch in book.chapters
+    )
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    folder = layouts_dir()
+    try:
+        return environment(folder).get_template(template).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise LayoutError.at(folder / str(exc.name), None, f"template '{exc.name}' not found in {folder}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise LayoutError.at(Path(exc.filename or folder / template), exc.lineno, f"template syntax: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise LayoutError.at(folder / template, _template_line(exc), f"template error: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def check_well_formed(page: Page) -> None:
+    """Every page we hand a back end must be well-formed XML: catches layout mistakes early."""
+    try:
+        etree.fromstring(page.content.encode("utf-8"), _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise LayoutError.at(layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
+
+
+def _context(book: Book, target: Target) -> dict[str, Any]:
+    return {
+        "book": book,
+        "config": book.config,
+        "target": target,
+        "images": {img.src: img for img in book.images},
+        "toc": toc_entries(book),
+        "semantics": semantics,
+    }
+
+
+def _stylesheet(name: str) -> Asset:
+    return Asset(f"css/{name}", "text/css", (layouts_dir() / name).read_bytes())
+
+
+@lru_cache(maxsize=8)
+def _code_css(target: str, palette: str) -> bytes:
+    from ..transform import code
+
+    mono = '"DejaVu Sans Mono", monospace' if target == "print" else "monospace"
+    return (code.block_css(target, mono_family=mono) + "\n" + code.stylesheet(palette, panel=target == "epub")).encode("utf-8")
+
+
+def code_palette(config: BookConfig) -> str:
+    """The colours of highlighted code in print: greys on a black-and-white interior (tokens stay
+    apart by tone, bold and italic), colour otherwise; in device CMYK under a CMYK profile."""
+    cmyk = config.print.profile.colour == "cmyk"
+    if config.print.interior == "colour":
+        return "cmyk" if cmyk else "rgb"
+    return "cmyk-grey" if cmyk else "grey"
+
+
+def stylesheets(config: BookConfig, target: Target) -> tuple[Asset, ...]:
+    """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place."""
+    if target == "print":
+        sheets = (_stylesheet("book.css"), _stylesheet("print.css"),
+                  Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
+        return sheets + ((_stylesheet("print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
+    return (_stylesheet("book.css"), _stylesheet("epub.css"), Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
+
+
+def _image_assets(book: Book) -> tuple[Asset, ...]:
+    images: list[Image] = list(book.images)
+    if book.cover is not None:
+        images.insert(0, book.cover)
+    return tuple(Asset(img.href, img.media_type, img.data) for img in images)
+
+
+def render_chapter_page(book: Book, chapter: Chapter, target: Target, ctx: dict[str, Any] | None = None) -> Page:
+    """One chapter's page; `ctx` (the book's context) is shared when rendering many chapters."""
+    ctx = ctx or _context(book, target)
+    content = _render("chapter.xhtml.j2", {**ctx, "chapter": chapter})
+    page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
+    check_well_formed(page)
+    return page
+
+
+def _properties(content: str) -> tuple[str, ...]:
+    props = []
+    if re.search(r"<(svg:)?svg[\s>]", content):
+        props.append("svg")
+    if re.search(r"<(m:)?math[\s>]", content):
+        props.append("mathml")
+    return tuple(props)
+
+
+def render_epub(book: Book) -> Rendered:
+    ctx = _context(book, "epub")
+    pages = []
+    for template, href, title, kind in (
+        ("cover.xhtml.j2", "cover.xhtml", "Cover", "cover"),
+        ("titlepage.xhtml.j2", "titlepage.xhtml", "Title Page", "titlepage"),
+        ("copyright.xhtml.j2", "copyright.xhtml", "Copyright", "copyright"),
+        ("nav.xhtml.j2", "nav.xhtml", "Contents", "toc"),
+    ):
+        content = _render(template, ctx)
+        page = Page(href, title, kind, content, properties=_properties(content))
+        check_well_formed(page)
+        pages.append(page)
+    pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
+    assets = stylesheets(book.config, "epub") + _image_assets(book)
+    return Rendered("epub", tuple(pages), assets)
+
+
+_CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
+
+
+@dataclass(frozen=True)
+class PrintGeometry:
+    """What the print layout computes from book.toml and the profile, in inches."""
+
+    margin_inside: float
+    head_gap: float  # between the text block and the running head
+    foot_gap: float  # between the text block and a foot folio
+
+
+def print_geometry(config: BookConfig, margin_inside: float | None = None) -> PrintGeometry:
+    """Running heads and folios sit as far from the text as the printer's safe margin allows."""
+    p = config.print
+    line = 0.2  # an 8.5pt line (line-height 1) with the font's full ascent and descent
+    head = min(0.22, max(0.08, p.margin_top - p.profile.min_margin - line))
+    foot = min(0.25, max(0.08, p.margin_bottom - p.profile.min_margin - line))
+    return PrintGeometry(margin_inside if margin_inside is not None else p.margin_inside, round(head, 4), round(foot, 4))
+
+
+@dataclass(frozen=True)
+class PrintDocument:
+    """Which print document to render: one value for every use (the whole book, a part of it, the
+    front part, filler pages, one chapter's preview, a font specimen), made by the constructors
+    below rather than by combining flags.
+
+    `chapters` None is the whole book with its front matter; otherwise those chapters only, the
+    first opening on folio `first_folio` as it does in the full book. `margin_inside` is the gutter
+    for the page count (None: the book's own); `fillers` blank pages end the document; the front
+    part carries the contents' folios of chapters laid out elsewhere (`toc_folios`, by anchor);
+    `end_on_verso` adds one last page the caller drops, so a part ends on a left-hand page;
+    `specimen` sets a line in the book's fonts on a filler page (to warm up a process).
+    """
+
+    chapters: tuple[Chapter, ...] | None = None
+    first_folio: int = 1
+    margin_inside: float | None = None
+    fillers: int = 0
+    front_matter: bool = True
+    toc_folios: tuple[tuple[str, int], ...] = ()
+    end_on_verso: bool = False
+    specimen: bool = False
+
+    @classmethod
+    def whole(cls, margin_inside: float | None = None, fillers: int = 0) -> PrintDocument:
+        return cls(None, margin_inside=margin_inside, fillers=fillers)
+
+    @classmethod
+    def part(cls, chapters: Sequence[Chapter], margin_inside: float, *, last: bool) -> PrintDocument:
+        """A run of body chapters laid out on its own (parallel.py), from folio 1."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last)
+
+    @classmethod
+    def front(cls, chapters: Sequence[Chapter], margin_inside: float, toc_folios: Mapping[str, int]) -> PrintDocument:
+        """Half title, title page, contents (with the body's folios) and the front chapters."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True,
+                   toc_folios=tuple(sorted(toc_folios.items())), end_on_verso=True)
+
+    @classmethod
+    def filler_pages(cls, count: int, margin_inside: float | None = None) -> PrintDocument:
+        """`count` blank pages and nothing else (and the print assets: stylesheets, fonts, images)."""
+        return cls((), margin_inside=margin_inside, fillers=count, front_matter=False)
+
+    @classmethod
+    def chapter(cls, chapter: Chapter, first_folio: int, margin_inside: float | None) -> PrintDocument:
+        """One chapter alone on its folios in the full book (a print preview)."""
+        return cls((chapter,), first_folio=first_folio, margin_inside=margin_inside, front_matter=False)
+
+    @classmethod
+    def chapters_only(cls, chapters: Sequence[Chapter], margin_inside: float | None) -> PrintDocument:
+        """Some chapters from folio 1, no front matter (pagemap's layout probe)."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False)
+
+    @classmethod
+    def assets_only(cls) -> PrintDocument:
+        """No page content: the document's assets (stylesheets, fonts, images), to convert them once."""
+        return cls((), front_matter=False)
+
+    @classmethod
+    def font_specimen(cls) -> PrintDocument:
+        """One page with a line in the book's regular, italic and bold: a process's fonts warmed up."""
+        return cls((), fillers=1, front_matter=False, specimen=True)
+
+
+def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rendered:
+    """One HTML document for WeasyPrint: the `document` of `book` (by default the whole book)."""
+    ctx = _context(book, "print")
+    whole = document.chapters is None
+    selected = tuple(book.chapters if document.chapters is None else document.chapters)
+    body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
+    margin_inside = document.margin_inside
+    profile = book.config.print.profile
+    content = _render("print.html.j2", {
+        **ctx, "chapters": selected, "front_matter": document.front_matter,
+        "opening_id": body[0].id if body else "", "first_folio": document.first_folio,
+        "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": document.fillers,
+        "toc_folios": dict(document.toc_folios), "end_on_verso": document.end_on_verso, "specimen": document.specimen,
+    })
+    anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
+
+    def local(m: re.Match[str]) -> str:  # links between chapter files become links inside the document
+        target = m.group(2) or anchors.get(m.group(1), "")
+        return f'href="#{target}"'
+
+    content = _CHAPTER_LINK.sub(local, content)
+    if "<pre" in content:  # long code lines broken at the printed width, with a mark; print's fewer boxes (code.py)
+        from ..transform.code import for_print
+
+        columns = code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside)
+        content = for_print(content, columns, code_palette(book.config))  # type: ignore[arg-type]
+    formulas: dict[str, bytes] = {}
+    if "<math" in content:  # WeasyPrint has no MathML: every formula is drawn as vector outlines,
+        from ..transform.formula import (
+            print_math,  # one SVG file a formula (CMYK books convert them with the images)
+        )
+
+        content = print_math(content, book.config.print.font_size_pt, files=formulas)
+    page = Page("book.html", book.config.title, "document", content)
+    check_well_formed(page)
+    fonts = tuple(
+        Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
+    )
+    assets = stylesheets(book.config, "print") + fonts + _image_assets(book)
+    assets += tuple(Asset(href, "image/svg+xml", data) for href, data in sorted(formulas.items()))
+    if profile.colour == "cmyk":
+        assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
+    return Rendered("print", (page,), assets)
+
+
+def cmyk_profile(config: BookConfig) -> Path:
+    """Ghostscript's CMYK ICC profile: a real output intent for PDF/X (Debian: ghostscript)."""
+    import glob
+
+    for pattern in ("/usr/share/ghostscript/*/iccprofiles/default_cmyk.icc", "/usr/share/color/icc/ghostscript/default_cmyk.icc"):
+        found = sorted(glob.glob(pattern))
+        if found:
+            return Path(found[-1])
+    raise LayoutError.at(config.root / "book.toml", None, f"print profile '{config.print.profile.name}' needs a CMYK ICC profile: install Ghostscript (Debian: apt-get install ghostscript)")

@@ -1,0 +1,183 @@
+"""The full build's book-wide checks of ids and links, for one chapter, from the others' ids.
+
+The full build settles every chapter against the whole book (`pipeline._check_unique_ids`,
+`links.check_links`). A figure id another chapter already uses is an error. An id an earlier
+chapter already uses is removed. A link to a missing fragment of another chapter leads to that
+chapter's start, and a link to nothing is removed. Each fix is a warning. A one-chapter preview
+makes the same fixes, so its page stays the full build's page. It needs only the other chapters'
+ids:
+
+- `Ids.of` reads them from a rendered chapter;
+- `cheap_ids` renders a chapter's Markdown without sizing or drawing its images (a few
+  milliseconds), for the chapters the cache does not know;
+- `IdCache` keeps them per chapter, keyed by the chapter's id and text, in memory (the server) or
+  in a file beside the page map (`bookmaker preview`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable
+
+from ..core.errors import (
+    BookError,
+    Diagnostic,
+    ManuscriptError,
+    Reporter,
+    SourceLocation,
+)
+from ..core.model import (
+    Book,
+    BookConfig,
+    Chapter,
+    FigureBlock,
+    FigureRef,
+    Heading,
+    HtmlBlock,
+    Image,
+    ImageRef,
+)
+from ..core.paths import write_atomic
+
+_ID = re.compile(r'\sid="([^"]*)"')
+_HREF = re.compile(r'\shref="([^"]*)"')
+
+
+def ids_key(chapter: Chapter) -> str:
+    return hashlib.sha256(json.dumps([chapter.id, chapter.path.name, chapter.source]).encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Ids:
+    key: str
+    figures: tuple[tuple[str, int], ...]  # (figure id, line)
+    html: tuple[str, ...]  # ids in the chapter's XHTML, in order (headings, notes, raw HTML)
+    headings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, chapter: Chapter) -> "Ids":
+        figures = tuple((b.figure.id, b.figure.line) for b in chapter.blocks if isinstance(b, FigureBlock))
+        html = tuple(i for b in chapter.blocks if isinstance(b, HtmlBlock) for i in _ID.findall(b.html))
+        return cls(ids_key(chapter), figures, html, tuple(h.id for h in chapter.headings))
+
+    def stub(self, chapter: Chapter) -> Chapter:
+        """The chapter as the book-wide pass sees it: its ids, no text."""
+        figures = tuple(FigureBlock(FigureRef(fid, "", "", "", None, line)) for fid, line in self.figures)
+        spans = HtmlBlock("".join(f'<span id="{i}"></span>' for i in self.html))
+        return replace(chapter, blocks=figures + (spans,), headings=tuple(Heading(2, "", h) for h in self.headings))
+
+
+def _no_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
+    """An image loader that sizes nothing: ids and links do not depend on pictures."""
+    seen: dict[str, Image] = {}
+    for ref in refs:
+        seen.setdefault(ref.src, Image(ref.src, "images/unsized.png", "image/png", b"", 1, 1, 1.0, 1.0, True))
+    return tuple(seen.values())
+
+
+def cheap_ids(book: Book, chapter: Chapter) -> Ids:
+    """The chapter's ids, its Markdown rendered without images; none if it cannot be rendered."""
+    from .book import render_chapters
+
+    try:
+        rendered = render_chapters(book, Reporter(), only=lambda ch: ch.id == chapter.id, with_cover=False, image_loader=_no_images)
+    except BookError:  # that chapter's own error; its preview will say it
+        return Ids(ids_key(chapter), (), (), ())
+    return Ids.of(next(ch for ch in rendered.chapters if ch.id == chapter.id))
+
+
+class IdCache:
+    """Other chapters' ids by chapter id; `path` keeps them between runs of `bookmaker preview`."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._ids: dict[str, Ids] = {}
+        self._dirty = False
+        if path is not None:
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                self._ids = {cid: Ids(v["key"], tuple((str(a), int(b)) for a, b in v["figures"]), tuple(v["html"]), tuple(v["headings"]))
+                             for cid, v in raw.items()}
+            except (OSError, ValueError, KeyError, TypeError):
+                self._ids = {}
+
+    @classmethod
+    def for_book(cls, root: Path) -> "IdCache":
+        from ..cache.pagemap import cache_path
+
+        return cls(cache_path(root).with_name(cache_path(root).name.replace("pagemap-", "ids-")))
+
+    def get(self, book: Book, chapter: Chapter) -> Ids:
+        known = self._ids.get(chapter.id)
+        if known is not None and known.key == ids_key(chapter):
+            return known
+        ids = cheap_ids(book, chapter)
+        self.put(chapter.id, ids)
+        return ids
+
+    def put(self, chapter_id: str, ids: Ids) -> None:
+        if self._ids.get(chapter_id) != ids:
+            self._ids[chapter_id] = ids
+            self._dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        data = {cid: {"key": i.key, "figures": [list(f) for f in i.figures], "html": list(i.html), "headings": list(i.headings)}
+                for cid, i in self._ids.items()}
+        try:
+            write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"), durable=False)
+            self._dirty = False
+        except OSError:
+            pass  # a cache that cannot be written is not an error
+
+
+def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> Chapter:
+    """`chapter` (rendered) as the full build leaves it after its book-wide checks.
+
+    Raises the build's error for a figure id an earlier chapter or a chapter already has; reports
+    the build's warnings for this chapter's ids and links.
+    """
+    from .links import check_links, line_of
+
+    cache.put(chapter.id, Ids.of(chapter))  # what the others see of it: its ids before the checks
+    # The pass over the chapters up to the last one this chapter links to decides all it does here.
+    chapter_ids = {ch.id: ch.path for ch in book.chapters}
+    index = next(i for i, ch in enumerate(book.chapters) if ch.id == chapter.id)
+    hrefs = {m.split("#")[0] for b in chapter.blocks if isinstance(b, HtmlBlock) for m in _HREF.findall(b.html)}
+    last = max([index] + [i for i, ch in enumerate(book.chapters) if ch.href in hrefs or ch.path.name in hrefs])
+    book = replace(book, chapters=book.chapters[: last + 1])
+    others = {ch.id: cache.get(book, ch) for ch in book.chapters if ch.id != chapter.id}
+    earlier_figures: dict[str, Path] = {}
+    for ch in book.chapters:
+        if ch.id == chapter.id:
+            break
+        for fid, _ in others[ch.id].figures:
+            earlier_figures.setdefault(fid, ch.path)
+    problems = []
+    for block in chapter.blocks:
+        if isinstance(block, FigureBlock):
+            fid = block.figure.id
+            taken = chapter_ids.get(fid) or earlier_figures.get(fid)
+            if taken is not None:
+                problems.append(Diagnostic(SourceLocation(chapter.path, block.figure.line), f"id '{fid}' is already used in {taken.name}"))
+            earlier_figures.setdefault(fid, chapter.path)
+    if problems:
+        raise ManuscriptError(*problems)
+    stubs = tuple(chapter if ch.id == chapter.id else others[ch.id].stub(ch) for ch in book.chapters)
+
+    def warn(ch: Chapter, needle: str, message: str) -> None:
+        if ch.id == chapter.id:
+            reporter.warn(ch.path, line_of(ch, needle), message)
+
+    checked = check_links(replace(book, chapters=stubs), warn)
+    return next(ch for ch in checked.chapters if ch.id == chapter.id)
+
+
+def settle_in_book(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> tuple[Book, Chapter]:
+    settled = settle(book, chapter, cache, reporter)
+    return replace(book, chapters=tuple(settled if ch.id == chapter.id else ch for ch in book.chapters)), settled
