@@ -22,7 +22,7 @@ WORDS = 500_000
 RUN = """
 import json, resource, sys, time
 from pathlib import Path
-from bookmaker.errors import Reporter
+from bookmaker.core.errors import Reporter
 from bookmaker.pipeline import build
 t = time.perf_counter()
 outputs = build(Path(sys.argv[1]), Path(sys.argv[2]), (sys.argv[3],), reporter=Reporter())

@@ -13,7 +13,7 @@ import pytest
 
 SCRIPT = r'''
 import sys, weasyprint
-from bookmaker.formula import to_mathml, print_math
+from bookmaker.transform.formula import to_mathml, print_math
 formulas = [r"\frac{a}{b} + x^2", r"\sum_{k=1}^{n} k", r"\sqrt{2}"]
 body = " and ".join(to_mathml(f, False) for f in formulas * 3)
 svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20">'
@@ -35,11 +35,11 @@ else:
     base_url = None
 patches = None
 if sys.argv[1] == "forms":
-    from bookmaker.backends import wp_internals
+    from bookmaker.backends.pdf import wp_internals
     patches = wp_internals.patched()
     patches.__enter__()
 if sys.argv[1] == "cached":
-    from bookmaker.backends import wp_svg
+    from bookmaker.backends.pdf import wp_svg
     import weasyprint.svg as wsvg
     calls = []
     original = wsvg.TAGS["path"]  # WeasyPrint's own: only the path cache is put in, below
