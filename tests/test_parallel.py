@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bookmaker.backends.pdf import parallel
-from bookmaker.backends.pdf.printing import PrintedBook, print_book
+from bookmaker.backends.pdf import parts as pdf_parts
+from bookmaker.backends.pdf.paginate import PrintedBook, print_book
 from bookmaker.checks.preflight import preflight
 from bookmaker.core.context import BuildContext, build_timestamp
 from bookmaker.core.errors import OutputError, Reporter
@@ -94,12 +94,12 @@ def kdp_parts(kdp_book: Path) -> PrintedBook:
 
 def test_long_book_is_cut_into_parts_by_content_alone(kdp_book: Path) -> None:
     book = load_book(kdp_book, Reporter(), with_cover=False)
-    front, parts = parallel.split_parts(book)
+    front, parts = pdf_parts.split_parts(book)
     assert [ch.kind for ch in front] == ["front"]
     assert len(parts) >= 3
     assert [ch for part in parts for ch in part] == [ch for ch in book.chapters if ch.kind != "front"]
     sample = load_book(SAMPLE, Reporter(), with_cover=False)
-    assert parallel.split_parts(sample)[1] == []  # a short book is one document
+    assert pdf_parts.split_parts(sample)[1] == []  # a short book is one document
 
 
 def test_parts_equal_one_document_under_kdp(kdp_book: Path, kdp_parts: PrintedBook) -> None:
@@ -188,7 +188,7 @@ def test_gutter_band_change_lays_out_again(tmp_path: Path) -> None:
 
 
 def test_ingramspark_parts_keep_pdfx_and_fill_the_signature(tmp_path: Path) -> None:
-    if parallel.default_jobs() < 1 or not list(Path("/usr/share").glob("ghostscript/*/iccprofiles/default_cmyk.icc")) \
+    if pdf_parts.default_jobs() < 1 or not list(Path("/usr/share").glob("ghostscript/*/iccprofiles/default_cmyk.icc")) \
             and not Path("/usr/share/color/icc/ghostscript/default_cmyk.icc").exists():
         if os.environ.get("CI") == "true":
             pytest.fail("Ghostscript's CMYK profile is missing (make system-deps)")
@@ -210,14 +210,14 @@ def test_a_process_that_dies_fails_the_build_and_writes_nothing(kdp_book: Path, 
     out.mkdir()
     target = out / f"{load_book(kdp_book, Reporter(), with_cover=False).config.slug}.pdf"
     target.write_bytes(b"old")
-    original, this_process = parallel._finish, os.getpid()
+    original, this_process = pdf_parts.finish, os.getpid()
 
     def dies(*args, **kwargs):  # type: ignore[no-untyped-def]
         if os.getpid() != this_process:  # a worker (the front part is laid out here)
             os._exit(3)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(parallel, "_finish", dies)
+    monkeypatch.setattr(pdf_parts, "finish", dies)
     with pytest.raises(OutputError, match=r"stopped \(exit code 3\)"):
         build(kdp_book, out, formats=("pdf",), jobs=2)
     assert [p.name for p in out.iterdir()] == [target.name] and target.read_bytes() == b"old"

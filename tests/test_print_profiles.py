@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from bookmaker.backends.pdf.printing import PrintedBook, print_book
+from bookmaker.backends.pdf.paginate import PrintedBook, print_book
 from bookmaker.checks.preflight import PreflightReport, RuleResult, preflight
 from bookmaker.core.context import BuildContext, build_timestamp
 from bookmaker.core.errors import ConfigError, PreflightError, Reporter

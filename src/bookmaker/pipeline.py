@@ -65,7 +65,7 @@ class PdfTarget:
     name = "pdf"
 
     def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made:
-        from .backends.pdf.printing import print_book
+        from .backends.pdf.paginate import print_book
 
         progress(f"laying out the PDF (WeasyPrint, profile {ctx.book.config.print.profile.name})")
         printed = print_book(ctx, jobs=jobs)

@@ -41,6 +41,10 @@ class PrintSettings:
         whichever is wider. The one statement of the gutter rule (printing, parallel, pagemap)."""
         return max(self.margin_inside, self.profile.min_gutter(content_pages + self.profile.fill(content_pages)))
 
+    def gutter_holds(self, gutter: float, content_pages: int) -> bool:
+        """Is `gutter` the one a book of `content_pages` pages needs (the test every layout pass makes)?"""
+        return abs(self.gutter_for(content_pages) - gutter) < 1e-9
+
     def gutter_is_fixed(self) -> bool:
         """True when the gutter does not depend on the page count (one band, or margin_inside wins)."""
         bands = [inches for _, inches in self.profile.gutter]

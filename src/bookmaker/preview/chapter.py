@@ -193,7 +193,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     rendered = render_print(printable, PrintDocument.chapter(alone, folio.first, folio.gutter))
     ctx = BuildContext(printable, build_timestamp(), reporter)
     if book.config.print.profile.colour == "cmyk":  # images as the printer gets them
-        from ..backends.pdf.printing import cmyk_assets
+        from ..backends.pdf.paginate import cmyk_assets
 
         rendered = cmyk_assets(rendered, ctx)
     data, pages = _print_bytes(rendered, ctx, fonts)

@@ -59,7 +59,7 @@ def start_fill(root: Path, detach: bool = False) -> subprocess.Popen[bytes] | No
 
 def fill(root: Path) -> pagemap.PageMap:
     """Lay out the whole book once, as the build does, and record every span. Slow; run it aside."""
-    from ..backends.pdf.printing import print_book
+    from ..backends.pdf.paginate import print_book
     from ..core.context import BuildContext, build_timestamp
     from ..core.errors import Reporter
     from ..transform.book import load_book
