@@ -14,9 +14,10 @@ chapter open on the right):
   missing, and previews never wait for it.
 
 A span stays valid while the chapter (front matter, text, number, chapter label, being last) and
-the images it used are unchanged; the whole map while book.toml, layouts/ and the bookmaker and
-WeasyPrint versions are. A chapter's first folio is exact when every span before it is valid
-(`locate`); otherwise it is marked provisional, counted with the last known spans.
+the images it used are unchanged; the whole map while book.toml, the layout files print uses (the
+book's own or the built-in ones, `resources.feeds`) and the bookmaker and WeasyPrint versions are.
+A chapter's first folio is exact when every span before it is valid (`locate`); otherwise it is
+marked provisional, counted with the last known spans.
 
 The map is a small JSON file per book in the user's cache folder (`BOOKMAKER_CACHE_DIR`, else
 `$XDG_CACHE_HOME/bookmaker`, else `~/.cache/bookmaker`), so the build's outputs stay exactly
@@ -38,9 +39,6 @@ from ..core.model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
 from ..core.paths import user_cache_dir, write_atomic
 
 CACHE_VERSION = 1
-# Templates and stylesheets only the EPUB uses: editing them keeps the print page map.
-_EPUB_ONLY = {"epub.css", "chapter.xhtml.j2", "page.xhtml.j2", "nav.xhtml.j2", "cover.xhtml.j2",
-              "titlepage.xhtml.j2", "copyright.xhtml.j2"}
 _IMG_SRC = re.compile(r'<img\b[^>]*\bsrc="([^"]+)"')
 
 
@@ -89,15 +87,14 @@ def _version(dist: str) -> str:
 
 
 def layout_key(config: BookConfig) -> str:
-    """Everything besides the chapters that decides where pages break."""
-    from ..core.resources import layouts_dir
+    """Everything besides the chapters that decides where pages break: among it, each layout file
+    print uses, the book's own where it has one (editing an EPUB-only file keeps the map)."""
+    from ..core.resources import layouts_for
 
-    folder = layouts_dir()
     files = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name not in _EPUB_ONLY:
-            st = path.stat()
-            files.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    for name, path in layouts_for(config).feeding("print").items():
+        st = path.stat()
+        files.append((name, str(path), st.st_size, st.st_mtime_ns))  # the path: a book's own copy is another file
     toml = config.root / "book.toml"
     raw = toml.read_bytes() if toml.is_file() else b""
     return _sha(CACHE_VERSION, _version("bookmaker"), _version("weasyprint"), hashlib.sha256(raw).hexdigest(), files)

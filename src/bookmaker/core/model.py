@@ -73,6 +73,7 @@ class BookConfig:
     isbn: str | None = None  # 13 digits, checked
     allow_remote_images: bool = False  # http(s) images are fetched only when the book says so
     pending_images: tuple[str, ...] = ()  # glob patterns of art still to come: placeholders without a warning
+    layouts: Path | None = None  # the book's own layouts folder (resolved, inside the book); None: the built-in ones only
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property

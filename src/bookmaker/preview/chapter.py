@@ -182,10 +182,11 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     from ..cache import pagemap
     from ..core.context import BuildContext, build_timestamp
     from ..core.paths import write_atomic
+    from ..core.resources import layouts_for
     from ..render.glyphs import check_chapter, print_chains
     from ..render.layout import PrintDocument, render_print
 
-    check_chapter(chapter, reporter, print_chains())  # letters no print font has, as a full build warns
+    check_chapter(chapter, reporter, print_chains(layouts_for(book.config)))  # letters no print font has, as a full build warns
     known = pagemap.load(book.config.root)
     folio = pagemap.locate(known, book, chapter)
     printable = _with_links(book)

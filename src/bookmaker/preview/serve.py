@@ -42,7 +42,6 @@ from .ui import ChapterState
 from .workspace import Snapshot, Workspace, file_sig
 
 HOST = "127.0.0.1"
-_PRINT_ONLY = ("print.css", "print.html.j2", "print-cmyk.css", "fonts/")  # in layouts/: changes that leave EPUB pages alone
 _TYPES = {".xhtml": "application/xhtml+xml; charset=utf-8", ".css": "text/css; charset=utf-8", ".pdf": "application/pdf",
           ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 
@@ -211,13 +210,16 @@ class Builder:
             self._check_fill()
 
     def _layouts_signatures(self) -> tuple[str, str]:
-        """(what the EPUB page is made of, what only print uses) in layouts/."""
-        from ..core.resources import layouts_dir
+        """(what the EPUB page is made of, what only print uses) in the book's layouts: its own
+        files and the built-in ones it falls back to (`resources.feeds` says which feeds which).
+        A broken book.toml names no folder of its own: its pages wait for the fix anyway."""
+        from ..core.resources import Layouts, feeds, layouts_for
 
-        folder = layouts_dir()
-        files = sorted((str(p.relative_to(folder)), file_sig(p)) for p in folder.rglob("*") if p.is_file())
-        print_only = [f for f in files if f[0].startswith(_PRINT_ONLY)]
-        return _sha([f for f in files if f not in print_only]), _sha(print_only)
+        book = self.snapshot.book
+        layouts = layouts_for(book.config) if book is not None else Layouts.builtin()
+        files = [(name, str(path), file_sig(path)) for name, path in layouts.files().items()]
+        epub = [f for f in files if "epub" in feeds(f[0])]
+        return _sha(epub), _sha([f for f in files if f not in epub])
 
     def _pass(self) -> None:
         old = self.snapshot
@@ -449,7 +451,7 @@ class PreviewServer:
     def _run_watcher(self, ready: threading.Event) -> None:
         from watchfiles import DefaultFilter, watch
 
-        from ..core.resources import layouts_dir
+        from ..core.resources import builtin_layouts_dir
 
         out = self.out.parent
 
@@ -458,7 +460,9 @@ class PreviewServer:
                 p = Path(path)
                 return super().__call__(change, path) and not (p == out or out in p.parents)
 
-        paths = [self.root, layouts_dir()]
+        # The book's own layouts folder needs no watch of its own: config.py keeps it inside the
+        # book folder (symbolic links resolved), and a book.toml edited later can name no other.
+        paths = [self.root, builtin_layouts_dir()]
         ready.set()
         try:
             for changes in watch(*paths, watch_filter=BookFilter(), stop_event=self._watch_stop, step=30, debounce=400,

@@ -35,6 +35,7 @@ from typing import Iterable, Iterator, Sequence
 from ..core.errors import Reporter
 from ..core.model import Book, Chapter
 from ..core.paths import write_atomic
+from ..core.resources import Layouts, layouts_for
 
 CACHE_VERSION = 1
 MONOSPACE = "DejaVu Sans Mono"  # print.css: `pre, code { font-family: "DejaVu Sans Mono", <the text chain> }`
@@ -259,11 +260,29 @@ def _url(token: object) -> str | None:
     return None
 
 
-def stylesheet_fonts(css: str, folder: Path) -> tuple[tuple[str, ...], dict[str, Path]]:
+def _as_layouts(layouts: Layouts | Path) -> Layouts:
+    """A single folder is the layouts of one folder."""
+    return layouts if isinstance(layouts, Layouts) else Layouts((layouts,))
+
+
+def _face_file(layouts: Layouts, src: str) -> Path:
+    """The file a stylesheet's font url names once served as css/: `../fonts/x.ttf` is the layouts'
+    `fonts/x.ttf`, the book's own where it has one (as render.layout serves it)."""
+    name = os.path.normpath(os.path.join("css", src))
+    if not name.startswith(".."):
+        for folder in layouts.folders:
+            if (folder / name).is_file():
+                return folder / name
+    return Path(os.path.normpath(layouts.folders[0] / "css" / src))
+
+
+def stylesheet_fonts(css: str, layouts: Layouts | Path) -> tuple[tuple[str, ...], dict[str, Path]]:
     """The `html` rule's font-family chain, and each @font-face family's regular face: its file
-    in `folder` (layouts/), where the stylesheet's `../fonts/x` url points once served as css/."""
+    in the layouts (a folder, or the book's `Layouts`), where the stylesheet's `../fonts/x` url
+    points once served as css/."""
     import tinycss2
 
+    layouts = _as_layouts(layouts)
     chain: tuple[str, ...] = ()
     faces: dict[str, Path] = {}
     for rule in tinycss2.parse_stylesheet(css, skip_whitespace=True, skip_comments=True):
@@ -273,7 +292,7 @@ def stylesheet_fonts(css: str, folder: Path) -> tuple[tuple[str, ...], dict[str,
             src = next((u for u in map(_url, decl.get("src", [])) if u), None)
             regular = all(tinycss2.serialize(decl.get(k, [])).strip() in ("", "normal", "400") for k in ("font-weight", "font-style"))
             if family and src and regular:
-                faces.setdefault(family[0], Path(os.path.normpath(folder / "css" / src)))
+                faces.setdefault(family[0], _face_file(layouts, src))
         elif rule.type == "qualified-rule" and tinycss2.serialize(rule.prelude).strip() == "html":
             chain = _families(_declarations(rule).get("font-family", [])) or chain
     return chain, faces
@@ -334,10 +353,10 @@ def resolve(families: Sequence[str], faces: dict[str, Path],
     return tuple(fonts), tuple(missing)
 
 
-def _resolve_now(css: str, folder: Path) -> tuple[tuple[PrintFont, ...], PrintFont | None, tuple[str, ...]]:
+def _resolve_now(css: str, layouts: Layouts | Path) -> tuple[tuple[PrintFont, ...], PrintFont | None, tuple[str, ...]]:
     """The stylesheet's text fonts, the monospace font and the families not installed, asking
     fontconfig (both queries side by side)."""
-    families, faces = stylesheet_fonts(css, folder)
+    families, faces = stylesheet_fonts(css, layouts)
     system = [f for f in families if f not in faces and f.lower() not in _GENERIC]
     text_query = _fc_start(system, every=True) if system else None
     shipped = faces.get(MONOSPACE)  # the code font of layouts/fonts, when the stylesheet declares it
@@ -370,16 +389,18 @@ def _cached_resolution(entry: object, state: str) -> tuple[tuple[PrintFont, ...]
         return None
 
 
-def chains_for(css: str, folder: Path) -> PrintChains:
+def chains_for(css: str, layouts: Layouts | Path) -> PrintChains:
     """The text and code chains of a print stylesheet, resolved by this machine's fontconfig;
     code is set in what `monospace` resolves to (Noto Sans Mono with fonts-noto-mono). The
-    resolution is cached with the coverage: fc-match costs more than all the rest of the check."""
+    resolution is cached with the coverage: fc-match costs more than all the rest of the check.
+    `layouts` (a folder, or the book's `Layouts`) holds the fonts its @font-face rules name."""
     cache = _Cache()
-    key = hashlib.sha256(f"{folder}\n{css}".encode("utf-8")).hexdigest()[:24]
+    folders = "\n".join(str(f) for f in _as_layouts(layouts).folders)  # one folder: the key it always had
+    key = hashlib.sha256(f"{folders}\n{css}".encode("utf-8")).hexdigest()[:24]
     state = fontconfig_state()
     resolved = _cached_resolution(cache.chains.get(key), state)
     if resolved is None:
-        resolved = _resolve_now(css, folder)
+        resolved = _resolve_now(css, layouts)
         text_fonts, mono, missing = resolved
         entry = {"state": state, "text": [_font_row(f) for f in text_fonts], "mono": _font_row(mono) if mono else None,
                  "missing": list(missing)}
@@ -396,20 +417,25 @@ def chains_for(css: str, folder: Path) -> PrintChains:
     return PrintChains(FontChain("print fonts", text_fonts, text_cov), FontChain("fonts for code", code_fonts, code_cov), missing)
 
 
-@lru_cache(maxsize=1)
-def print_chains() -> PrintChains:
-    """The chains of layouts/print.css on this machine, worked out once per process."""
-    from ..core.resources import layouts_dir
+def print_chains(layouts: Layouts | None = None) -> PrintChains:
+    """The chains of the print.css of `layouts` (the book's, `layouts_for(config)`; default: the
+    built-in layouts) on this machine. Its text is read at each call, so an edited stylesheet
+    (`bookmaker serve`) gets its own chains; each is worked out once per process."""
+    layouts = layouts or Layouts.builtin()
+    return _chains(layouts.read_bytes("print.css").decode("utf-8"), layouts)
 
-    folder = layouts_dir()
-    return chains_for((folder / "print.css").read_text(encoding="utf-8"), folder)
+
+@lru_cache(maxsize=4)
+def _chains(css: str, layouts: Layouts) -> PrintChains:
+    return chains_for(css, layouts)
 
 
-def print_font_files() -> tuple[Path, ...]:
-    """The files of the print chain, in order, then the monospace font. A cache of laid-out PDF
-    parts should key on these besides layouts/. Code may also take a letter from another
-    installed font (fontconfig's fallback for `monospace`), which this does not list."""
-    return print_chains().files()
+def print_font_files(layouts: Layouts | None = None) -> tuple[Path, ...]:
+    """The files of the print chain of `layouts` (default: the built-in ones), in order, then the
+    monospace font. A cache of laid-out PDF parts should key on these besides the layouts. Code
+    may also take a letter from another installed font (fontconfig's fallback for `monospace`),
+    which this does not list."""
+    return print_chains(layouts).files()
 
 
 def chains_of_files(text: Sequence[Path], code: Sequence[Path] = ()) -> PrintChains:
@@ -538,10 +564,10 @@ def check_glyphs(book: Book, reporter: Reporter, chains: PrintChains | None = No
     """Warn, at its line, about every character of the book no print font has (each once per
     chapter): its text and headings, and what book.toml prints (title, authors, credits …).
 
-    `chains` defaults to layouts/print.css on this machine (`print_chains()`). When some of its
+    `chains` defaults to the book's print.css on this machine (`print_chains`). When some of its
     families are not installed and a character is missing, a note says what to install.
     """
-    chains = chains or print_chains()
+    chains = chains or print_chains(layouts_for(book.config))
     warned = 0
     for chapter in book.chapters:
         warned += check_chapter(chapter, reporter, chains)

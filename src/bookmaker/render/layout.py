@@ -1,11 +1,14 @@
-"""The Jinja2 environment over layouts/ and the pages it renders for a target.
+"""The Jinja2 environment over the book's layouts and the pages it renders for a target.
 
 One set of templates feeds every target. `target` ("epub", "print", "preview") changes only which
-stylesheet is linked and a few flags; the chapter partial is the same for all.
+stylesheet is linked and a few flags; the chapter partial is the same for all. The templates,
+stylesheets and fonts are the book's own where it has them (book.toml `layouts`), file by file,
+else the built-in ones (core/resources.py `Layouts`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,7 +20,7 @@ from lxml import etree
 
 from ..core.errors import LayoutError
 from ..core.model import Book, BookConfig, Chapter, Image
-from ..core.resources import layouts_dir
+from ..core.resources import Layouts, builtin_layouts_dir, layouts_for
 from ..transform.code import code_columns
 
 Target = Literal["epub", "print", "preview"]
@@ -61,10 +64,39 @@ class TocEntry:
     kind: str
 
 
+def layouts_dir() -> Path:
+    """The built-in layouts folder, the last of every book's layouts. Looked up here, at each
+    render, so that a test can put a broken copy in its place."""
+    return builtin_layouts_dir()
+
+
+def book_layouts(config: BookConfig) -> Layouts:
+    """The layouts this book is rendered with: its own folder, then the built-in one."""
+    return layouts_for(config, builtin=layouts_dir())
+
+
+class _LayoutsLoader(jinja2.FileSystemLoader):
+    """Templates and `{% include %}`s from the first folder that has the file. A loaded template is
+    also stale when another folder's file now wins: a book that adds or removes its own copy while
+    `bookmaker serve` runs gets it at the next render (Jinja2 alone checks only the file's mtime)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return source, filename, lambda: uptodate() and self._winner(template) == filename
+
+    def _winner(self, template: str) -> str | None:
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            path = os.path.join(folder, *pieces)
+            if os.path.isfile(path):
+                return path
+        return None
+
+
 @lru_cache(maxsize=4)
-def environment(folder: Path) -> jinja2.Environment:
+def environment(folders: tuple[Path, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=_LayoutsLoader([str(f) for f in folders]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -97,37 +129,49 @@ def toc_entries(book: Book) -> tuple[TocEntry, ...]:
     )
 
 
-def _render(template: str, context: dict[str, Any]) -> str:
-    folder = layouts_dir()
+def _render(layouts: Layouts, template: str, context: dict[str, Any]) -> str:
     try:
-        return environment(folder).get_template(template).render(**context)
+        return environment(layouts.folders).get_template(template).render(**context)
     except jinja2.TemplateNotFound as exc:
-        raise LayoutError.at(folder / str(exc.name), None, f"template '{exc.name}' not found in {folder}") from None
+        where = " or ".join(str(f) for f in layouts.folders)
+        raise LayoutError.at(layouts.folders[0] / str(exc.name), None, f"template '{exc.name}' not found in {where}") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise LayoutError.at(Path(exc.filename or folder / template), exc.lineno, f"template syntax: {exc.message}") from None
+        path = Path(exc.filename) if exc.filename else _template_path(layouts, template)
+        raise LayoutError.at(path, exc.lineno, f"template syntax: {exc.message}") from None
     except jinja2.TemplateError as exc:
-        raise LayoutError.at(folder / template, _template_line(exc), f"template error: {exc}") from None
+        path, line = _template_frame(exc)
+        raise LayoutError.at(path or _template_path(layouts, template), line, f"template error: {exc}") from None
 
 
-def _template_line(exc: BaseException) -> int | None:
+def _template_path(layouts: Layouts, template: str) -> Path:
+    """The file a template comes from (the book's or the built-in one), for messages."""
+    try:
+        return layouts.find(template)
+    except LayoutError:
+        return layouts.folders[0] / template
+
+
+def _template_frame(exc: BaseException) -> tuple[Path | None, int | None]:
+    """The template file and line deepest in the traceback: an included partial's, when it failed."""
     tb = exc.__traceback__
-    line = None
+    path, line = None, None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            line = tb.tb_lineno
+            path, line = Path(tb.tb_frame.f_code.co_filename), tb.tb_lineno
         tb = tb.tb_next
-    return line
+    return path, line
 
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def check_well_formed(page: Page) -> None:
-    """Every page we hand a back end must be well-formed XML: catches layout mistakes early."""
+def check_well_formed(page: Page, made_by: Path | None = None) -> None:
+    """Every page we hand a back end must be well-formed XML: catches layout mistakes early.
+    `made_by` is the template the page was rendered from, where the error is reported."""
     try:
         etree.fromstring(page.content.encode("utf-8"), _XML_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise LayoutError.at(layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
+        raise LayoutError.at(made_by or layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
 
 
 def _context(book: Book, target: Target) -> dict[str, Any]:
@@ -141,8 +185,8 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
     }
 
 
-def _stylesheet(name: str) -> Asset:
-    return Asset(f"css/{name}", "text/css", (layouts_dir() / name).read_bytes())
+def _stylesheet(layouts: Layouts, name: str) -> Asset:
+    return Asset(f"css/{name}", "text/css", layouts.read_bytes(name))
 
 
 @lru_cache(maxsize=8)
@@ -164,11 +208,13 @@ def code_palette(config: BookConfig) -> str:
 
 def stylesheets(config: BookConfig, target: Target) -> tuple[Asset, ...]:
     """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place."""
+    layouts = book_layouts(config)
     if target == "print":
-        sheets = (_stylesheet("book.css"), _stylesheet("print.css"),
+        sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "print.css"),
                   Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
-        return sheets + ((_stylesheet("print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
-    return (_stylesheet("book.css"), _stylesheet("epub.css"), Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
+        return sheets + ((_stylesheet(layouts, "print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
+    return (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "epub.css"),
+            Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
 
 
 def _image_assets(book: Book) -> tuple[Asset, ...]:
@@ -181,9 +227,10 @@ def _image_assets(book: Book) -> tuple[Asset, ...]:
 def render_chapter_page(book: Book, chapter: Chapter, target: Target, ctx: dict[str, Any] | None = None) -> Page:
     """One chapter's page; `ctx` (the book's context) is shared when rendering many chapters."""
     ctx = ctx or _context(book, target)
-    content = _render("chapter.xhtml.j2", {**ctx, "chapter": chapter})
+    layouts = book_layouts(book.config)
+    content = _render(layouts, "chapter.xhtml.j2", {**ctx, "chapter": chapter})
     page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
-    check_well_formed(page)
+    check_well_formed(page, _template_path(layouts, "chapter.xhtml.j2"))
     return page
 
 
@@ -198,6 +245,7 @@ def _properties(content: str) -> tuple[str, ...]:
 
 def render_epub(book: Book) -> Rendered:
     ctx = _context(book, "epub")
+    layouts = book_layouts(book.config)
     pages = []
     for template, href, title, kind in (
         ("cover.xhtml.j2", "cover.xhtml", "Cover", "cover"),
@@ -205,9 +253,9 @@ def render_epub(book: Book) -> Rendered:
         ("copyright.xhtml.j2", "copyright.xhtml", "Copyright", "copyright"),
         ("nav.xhtml.j2", "nav.xhtml", "Contents", "toc"),
     ):
-        content = _render(template, ctx)
+        content = _render(layouts, template, ctx)
         page = Page(href, title, kind, content, properties=_properties(content))
-        check_well_formed(page)
+        check_well_formed(page, _template_path(layouts, template))
         pages.append(page)
     pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
     assets = stylesheets(book.config, "epub") + _image_assets(book)
@@ -302,12 +350,13 @@ class PrintDocument:
 def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rendered:
     """One HTML document for WeasyPrint: the `document` of `book` (by default the whole book)."""
     ctx = _context(book, "print")
+    layouts = book_layouts(book.config)
     whole = document.chapters is None
     selected = tuple(book.chapters if document.chapters is None else document.chapters)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
     margin_inside = document.margin_inside
     profile = book.config.print.profile
-    content = _render("print.html.j2", {
+    content = _render(layouts, "print.html.j2", {
         **ctx, "chapters": selected, "front_matter": document.front_matter,
         "opening_id": body[0].id if body else "", "first_folio": document.first_folio,
         "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": document.fillers,
@@ -333,15 +382,20 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
 
         content = print_math(content, book.config.print.font_size_pt, files=formulas)
     page = Page("book.html", book.config.title, "document", content)
-    check_well_formed(page)
-    fonts = tuple(
-        Asset(f"fonts/{p.name}", "font/ttf", p.read_bytes()) for p in sorted((layouts_dir() / "fonts").glob("*.ttf"))
-    )
+    check_well_formed(page, _template_path(layouts, "print.html.j2"))
+    fonts = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in _font_files(layouts).items())
     assets = stylesheets(book.config, "print") + fonts + _image_assets(book)
     assets += tuple(Asset(href, "image/svg+xml", data) for href, data in sorted(formulas.items()))
     if profile.colour == "cmyk":
         assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
     return Rendered("print", (page,), assets)
+
+
+def _font_files(layouts: Layouts) -> dict[str, Path]:
+    """The fonts the print stylesheet can name (`../fonts/x.ttf`), by their href: the book's own
+    fonts/ beside the built-in ones, the book's winning a name both have."""
+    return {name: path for name, path in layouts.files().items()
+            if name.startswith("fonts/") and name.count("/") == 1 and name.endswith(".ttf")}
 
 
 def cmyk_profile(config: BookConfig) -> Path:

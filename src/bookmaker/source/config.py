@@ -200,6 +200,7 @@ _TOP: dict[str, _Key] = {
     "isbn": _Key(_isbn),
     "allow_remote_images": _Key(_bool),
     "pending_images": _Key(_str_list),
+    "layouts": _Key(_str),  # checked against the book folder in load_config (_check_layouts)
 }
 
 _PRINT: dict[str, _Key] = {
@@ -316,6 +317,8 @@ def load_config(root: Path) -> BookConfig:
     if "cover" in values:
         values["cover_line"] = where.get(("", "cover"))
         _check_cover(root, values["cover"], lambda m: report("", "cover", m))
+    if "layouts" in values:
+        values["layouts"] = _check_layouts(root, values["layouts"], lambda m: report("", "layouts", m))
     settings = PrintSettings()
     if not problems:
         settings = _print_settings(print_values, overrides, lambda k, m: report("print", k, m))
@@ -340,6 +343,27 @@ def _check_cover(root: Path, src: str, report: Callable[[str], None]) -> None:
         return
     if not path.is_file():
         report(f"'cover': cover image '{src}' not found")
+
+
+def _check_layouts(root: Path, src: str, report: Callable[[str], None]) -> Path | None:
+    """The book's own layouts folder, resolved: inside the book (as every path it names), a
+    folder, and not the book folder itself (whose chapters would all count as layout files)."""
+    from ..core.paths import OutsideBook, inside_book
+
+    try:
+        path = inside_book(root, src, what="layouts folder")
+    except OutsideBook as exc:
+        report(f"'layouts': {exc}")
+        return None
+    if not path.exists():
+        report(f"'layouts': layouts folder '{src}' not found")
+    elif not path.is_dir():
+        report(f"'layouts': '{src}' is not a folder (it holds the book's own templates and stylesheets)")
+    elif path == root.resolve():
+        report(f"'layouts': '{src}' is the book folder itself; name a folder inside it, such as 'my-layouts'")
+    else:
+        return path
+    return None
 
 
 def _print_settings(values: dict[str, Any], overrides: dict[str, Any], report: Callable[[str, str], None]) -> PrintSettings:

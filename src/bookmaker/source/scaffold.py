@@ -27,6 +27,7 @@ date = {date}                 # publication date
 # chapters = ["01-….md"]            # explicit order; default: file-name order
 # cover = "images/cover.jpg"        # default: a typographic cover drawn from the title
 # pending_images = ["images/*.jpg"] # art still to come: placeholders, listed once, not warned about
+# layouts = "my-layouts"            # your own templates and stylesheets; the others stay bookmaker's
 
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"

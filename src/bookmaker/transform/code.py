@@ -42,7 +42,7 @@ from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
 from ..core.model import BookConfig
-from ..core.resources import layouts_dir
+from ..core.resources import layouts_for
 from ..core.xmledit import drop
 
 Colour = Literal["rgb", "grey", "cmyk", "cmyk-grey"]
@@ -729,9 +729,10 @@ def code_columns(config: BookConfig, margin_inside: float | None = None) -> int:
     p = config.print
     widest = p.profile.min_gutter(10**6) if p.profile.gutter else 0.0
     gutter = margin_inside if margin_inside is not None else max(p.margin_inside, widest)
-    return print_columns(p.trim_width - p.margin_outside - gutter, p.font_size_pt * CODE_FONT_SCALE, _mono_advance())
+    advance = _mono_advance(layouts_for(config).find("fonts/DejaVuSansMono.ttf"))  # the book's copy if it has one
+    return print_columns(p.trim_width - p.margin_outside - gutter, p.font_size_pt * CODE_FONT_SCALE, advance)
 
 
-@lru_cache(maxsize=1)
-def _mono_advance() -> float:
-    return font_advance_em(layouts_dir() / "fonts" / "DejaVuSansMono.ttf")
+@lru_cache(maxsize=4)
+def _mono_advance(font: Path) -> float:
+    return font_advance_em(font)

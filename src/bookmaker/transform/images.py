@@ -65,7 +65,7 @@ def figure_box(config: BookConfig) -> tuple[float, float]:
 
 
 def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    from ..core.resources import layouts_dir
+    from ..core.resources import builtin_layouts_dir as layouts_dir
 
     name = "CharisSIL-Bold.ttf" if bold else "CharisSIL-Regular.ttf"
     return ImageFont.truetype(str(layouts_dir() / "fonts" / name), size)

@@ -19,7 +19,7 @@ from typing import Any
 from ...core.context import BuildContext
 from ...core.errors import OutputError, Reporter
 from ...core.model import Book
-from ...core.resources import layouts_dir
+from ...core.resources import builtin_layouts_dir
 from ...render.layout import Asset, Rendered
 from .wp_internals import patched
 
@@ -70,7 +70,7 @@ def locate(message: str, book: Book) -> tuple[Path, int | None]:
         for ch in book.chapters:
             if needle in ch.source or any(needle in getattr(b, "html", "") for b in ch.blocks):
                 return ch.path, line_of(ch, needle)
-    return layouts_dir(), None
+    return builtin_layouts_dir(), None
 
 
 def report_messages(messages: list[str], ctx: BuildContext) -> None:

@@ -165,9 +165,10 @@ def part_keys(ctx: BuildContext, rendered: Sequence[Any], *extra: str) -> list[s
     if ctx.cache is None or not rendered:
         return [None] * len(rendered)
     from ...cache.build import digest
+    from ...core.resources import layouts_for
     from ...render.glyphs import print_font_files
 
-    fonts = (f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in print_font_files())  # a font update lays out again
+    fonts = (f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in print_font_files(layouts_for(ctx.book.config)))  # a font update lays out again
     common = digest(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
                     ctx.book.config.identifier, *fonts, *extra)
     return [digest(common, r.pages[0].content) for r in rendered]
