@@ -17,24 +17,21 @@ is ignored: it can make a build slower, never wrong. Delete the folder at any ti
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.digest import content_name, digest
+
 FOLDER = ".bookmaker-cache"
 FORMAT = 1  # bump when an entry's meaning changes
 
 
-def digest(*parts: bytes | str) -> str:
-    h = hashlib.sha256(f"bookmaker-cache-{FORMAT}".encode())
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
+def entry_key(*parts: bytes | str) -> str:
+    """An entry's key: everything that decides its result, and the cache's format."""
+    return digest(f"bookmaker-cache-{FORMAT}", *parts)
 
 
 @dataclass
@@ -57,14 +54,14 @@ class BuildCache:
             blob = base.with_suffix(".bin").read_bytes()
         except (OSError, ValueError):
             return None
-        if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(blob).hexdigest():
+        if not isinstance(meta, dict) or meta.get("sha256") != content_name(blob, 64):
             return None  # half-written or altered: not trusted
         return meta, blob
 
     def put(self, kind: str, key: str, meta: dict[str, Any], blob: bytes) -> None:
         """Kept in memory until `flush`, which runs only after a build succeeded."""
         self.used.add((kind, key))
-        self.pending[(kind, key)] = ({**meta, "sha256": hashlib.sha256(blob).hexdigest()}, blob)
+        self.pending[(kind, key)] = ({**meta, "sha256": content_name(blob, 64)}, blob)
 
     def flush(self) -> None:
         """Write the new entries and remove those of the same kinds this build did not use."""

@@ -26,7 +26,6 @@ The map is a small JSON file per book in the user's cache folder (`BOOKMAKER_CAC
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -35,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..core.digest import digest
 from ..core.model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
 from ..core.paths import user_cache_dir, write_atomic
 
@@ -73,7 +73,7 @@ class Folio:
 
 
 def _sha(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+    return digest(*parts, size=24)
 
 
 @lru_cache(maxsize=None)
@@ -97,7 +97,7 @@ def layout_key(config: BookConfig) -> str:
         files.append((name, str(path), st.st_size, st.st_mtime_ns))  # the path: a book's own copy is another file
     toml = config.root / "book.toml"
     raw = toml.read_bytes() if toml.is_file() else b""
-    return _sha(CACHE_VERSION, _version("bookmaker"), _version("weasyprint"), hashlib.sha256(raw).hexdigest(), files)
+    return _sha(CACHE_VERSION, _version("bookmaker"), _version("weasyprint"), digest(raw), files)
 
 
 def chapter_key(chapter: Chapter, book: Book) -> str:
@@ -139,7 +139,7 @@ def cache_dir() -> Path:
 
 
 def cache_path(root: Path) -> Path:
-    ident = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:16]
+    ident = digest(str(root.resolve()), size=16)
     return cache_dir() / f"pagemap-{ident}.json"
 
 

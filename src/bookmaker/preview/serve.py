@@ -20,7 +20,6 @@ and the next save that fixes it brings the chapter back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import queue
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..backends.pdf.backend import PrintFonts
+from ..core.digest import digest
 from ..core.errors import BookError, Reporter
 from . import ui as serve_ui
 from .chapter import PREVIEW_DIR, page_images, write_html, write_pdf
@@ -90,7 +90,7 @@ def _lines(exc: BookError) -> tuple[str, ...]:
 
 
 def _sha(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()[:20]
+    return digest(*parts, size=20)
 
 
 class Hub:

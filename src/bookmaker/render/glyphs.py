@@ -20,7 +20,6 @@ that, checking the 29 chapters of the sample book takes 5-10 ms.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -32,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from ..core.digest import digest
 from ..core.errors import Reporter
 from ..core.model import Book, Chapter
 from ..core.paths import write_atomic
@@ -219,7 +219,7 @@ def fontconfig_state() -> str:
                 except OSError:
                     continue
             level = sorted(below)
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return digest(*parts)
 
 
 # --- the chain --------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def chains_for(css: str, layouts: Layouts | Path) -> PrintChains:
     `layouts` (a folder, or the book's `Layouts`) holds the fonts its @font-face rules name."""
     cache = _Cache()
     folders = "\n".join(str(f) for f in _as_layouts(layouts).folders)  # one folder: the key it always had
-    key = hashlib.sha256(f"{folders}\n{css}".encode("utf-8")).hexdigest()[:24]
+    key = digest(str(folders), css, size=24)
     state = fontconfig_state()
     resolved = _cached_resolution(cache.chains.get(key), state)
     if resolved is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.context import BuildContext
+from ...core.digest import digest
 from ...core.errors import OutputError, Reporter
 from ...core.model import Book
 from ...core.resources import builtin_layouts_dir
@@ -118,15 +119,10 @@ def _font_inputs(rendered: Rendered) -> str:
     which change with the text: formulas), and the fonts installed on the machine."""
     from ...render.glyphs import fontconfig_state
 
-    digest = hashlib.sha256(fontconfig_state().encode("ascii"))
-    for asset in sorted(rendered.assets, key=lambda a: a.href):
-        if not asset.media_type.startswith("image/"):
-            digest.update(f"\0{asset.href}\0{asset.media_type}\0".encode("utf-8"))
-            digest.update(hashlib.sha256(asset.data).digest())
-    for page in rendered.pages:
-        for rule in _FONT_FACE.findall(page.content):
-            digest.update(rule.encode("utf-8"))
-    return digest.hexdigest()
+    fonts = [(asset.href, asset.media_type, asset.data) for asset in sorted(rendered.assets, key=lambda a: a.href)
+             if not asset.media_type.startswith("image/")]
+    rules = [rule for page in rendered.pages for rule in _FONT_FACE.findall(page.content)]
+    return digest(fontconfig_state(), *(part for font in fonts for part in font), *rules)
 
 
 class PrintFonts:

@@ -14,7 +14,6 @@ has not moved.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -147,31 +146,31 @@ def _code_key() -> str:
     changes the PDF), the preflight's (its page boxes are cached with the part) and WeasyPrint's version."""
     import weasyprint
 
-    from ...cache.build import digest
+    from ...cache.build import entry_key
     from ...checks import preflight
 
     here = Path(__file__).parent
     sources = [path.read_bytes() for path in sorted(here.glob("*.py"))]
-    return digest(*sources, Path(preflight.__file__).read_bytes(), weasyprint.__version__)
+    return entry_key(*sources, Path(preflight.__file__).read_bytes(), weasyprint.__version__)
 
 
 def _assets_key(assets: Sequence[Asset]) -> str:
-    from ...cache.build import digest
+    from ...cache.build import entry_key
 
-    return digest(*(f"{a.href}\0{a.media_type}\0{hashlib.sha256(a.data).hexdigest()}" for a in assets))
+    return entry_key(*(part for a in assets for part in (a.href, a.media_type, a.data)))
 
 
 def part_keys(ctx: BuildContext, rendered: Sequence[Any], *extra: str) -> list[str | None]:
     if ctx.cache is None or not rendered:
         return [None] * len(rendered)
-    from ...cache.build import digest
+    from ...cache.build import entry_key
     from ...core.resources import layouts_for
     from ...render.glyphs import print_font_files
 
     fonts = (f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in print_font_files(layouts_for(ctx.book.config)))  # a font update lays out again
-    common = digest(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
+    common = entry_key(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
                     ctx.book.config.identifier, *fonts, *extra)
-    return [digest(common, r.pages[0].content) for r in rendered]
+    return [entry_key(common, r.pages[0].content) for r in rendered]
 
 
 def cached_part(ctx: BuildContext, key: str | None) -> LaidOutPart | None:
