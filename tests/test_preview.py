@@ -213,6 +213,105 @@ def test_links_to_other_chapters_leave_the_one_chapter_pdf(tiny_book: Path, tmp_
     assert local  # the notes still link inside the chapter
 
 
+# --- the preview's errors are the build's (one rule each, in source/ and transform/) -------------
+
+
+def _build_errors(root: Path) -> list[str]:
+    from bookmaker.core.errors import BookError
+    from bookmaker.transform.book import load_book
+
+    with pytest.raises(BookError) as info:
+        load_book(root, Reporter())
+    return [str(d) for d in info.value.diagnostics]
+
+
+def _preview_errors(workspace: Any, slug: str) -> list[str]:
+    from bookmaker.core.errors import BookError
+
+    with pytest.raises(BookError) as info:
+        workspace.render(workspace.refresh(), slug, Reporter())
+    return [str(d) for d in info.value.diagnostics]
+
+
+def test_the_server_reports_a_duplicate_chapter_slug_as_the_build_does(tiny_book: Path) -> None:
+    from bookmaker.preview.workspace import Workspace
+
+    _write(tiny_book / "chapters" / "01-one!.md", "---\ntitle: One again\n---\n\nText.\n")  # slug 01-one, listed first
+    built = _build_errors(tiny_book)
+    assert built == [f"{tiny_book / 'chapters' / '01-one.md'}:1: error: chapter id '01-one' is also the id of 01-one!.md; rename one file"]
+    workspace = Workspace(tiny_book)
+    snapshot = workspace.refresh()
+    assert [str(d) for e in snapshot.entries for d in e.errors] == built
+    assert [ch.path.name for ch in snapshot.book.chapters] == ["01-one!.md", "02-two.md"]  # the later file leaves the book
+    (tiny_book / "chapters" / "01-one!.md").rename(tiny_book / "chapters" / "00-zero.md")
+    assert not any(e.errors for e in workspace.refresh().entries)
+
+
+def test_a_figure_id_taken_elsewhere_is_the_builds_error_in_each_chapters_preview(tiny_book: Path) -> None:
+    from bookmaker.core.errors import BookError
+    from bookmaker.preview.workspace import Workspace
+
+    _write(tiny_book / "chapters" / "01-one.md", "---\ntitle: One\n---\n\n![A.](images/a.png){#ch-02-two}\n\n![B.](images/b.png){#fig}\n")
+    _write(tiny_book / "chapters" / "02-two.md", "---\ntitle: Two\n---\n\nText.\n\n![C.](images/c.png){#fig}\n")
+    built = _build_errors(tiny_book)
+    assert len(built) == 2 and all("is already used in" in line for line in built)
+    workspace = Workspace(tiny_book)
+    for name in ("01-one", "02-two"):
+        path = str(tiny_book / "chapters" / f"{name}.md")
+        assert _preview_errors(workspace, name) == [line for line in built if line.startswith(f"{path}:")], name
+        with pytest.raises(BookError) as info:
+            load_one(tiny_book, name, Reporter())
+        assert [str(d) for d in info.value.diagnostics] == [line for line in built if line.startswith(f"{path}:")], name
+
+
+def test_the_server_loads_images_by_the_builds_rule(tiny_book: Path) -> None:
+    from bookmaker.preview.workspace import Workspace
+
+    (tiny_book / "images").mkdir()
+    (tiny_book / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    _write(tiny_book / "chapters" / "01-one.md", "---\ntitle: One\n---\n\n![x](images/broken.png)\n\nAgain: ![x](images/broken.png)\n")
+    built = _build_errors(tiny_book)
+    assert len(built) == 1  # one line for the image, not one a use
+    assert _preview_errors(Workspace(tiny_book), "01-one") == built
+
+
+def test_a_remembered_image_does_not_outlive_allow_remote_images(tiny_book: Path) -> None:
+    import http.server
+    import io
+
+    from PIL import Image as PILImage
+
+    from bookmaker.preview.workspace import Workspace
+
+    workspace = Workspace(tiny_book)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            out = io.BytesIO()
+            PILImage.new("RGB", (30, 20)).save(out, format="PNG")
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(out.getvalue())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    remote = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=remote.serve_forever, daemon=True).start()
+    toml = tiny_book / "book.toml"
+    plain = toml.read_text(encoding="utf-8")
+    try:
+        _write(tiny_book / "chapters" / "01-one.md", f"---\ntitle: One\n---\n\n![r](http://127.0.0.1:{remote.server_port}/p.png)\n")
+        _write(toml, plain + "allow_remote_images = true\n")
+        book, _ = workspace.render(workspace.refresh(), "01-one", Reporter())
+        assert book.images[0].width_px == 30
+        _write(toml, plain + "allow_remote_images = false\n")
+        assert _preview_errors(workspace, "01-one") == _build_errors(tiny_book)
+        assert "not fetched" in _build_errors(tiny_book)[0]
+    finally:
+        remote.shutdown()
+
+
 # --- the server, without a browser ----------------------------------------------------------
 
 

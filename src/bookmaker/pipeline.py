@@ -15,11 +15,12 @@ from .core.errors import (
     Reporter,
     StrictError,
 )
-from .core.model import BookConfig, PrintedBook
+from .core.model import Book, BookConfig, PrintedBook
 from .core.paths import write_atomic
 from .transform.book import load_book
 
 if TYPE_CHECKING:
+    from .cache.pagemap import PageMap
     from .core.context import BuildContext
 
 @dataclass(frozen=True)
@@ -145,10 +146,17 @@ def build(
         raise refused
     cache.flush()  # only after the outputs: a failed build leaves the cache as it was
     if printed is not None:  # one-chapter print previews open on the folios of this build (pagemap.py)
-        from .cache.pagemap import record_build
-
-        record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at, printed.chapter_starts)
+        record_page_map(book, printed, read_at)
     return outputs
+
+
+def record_page_map(book: Book, printed: PrintedBook, read_at: float) -> PageMap:
+    """Every chapter's span in the whole book's PDF, for the one-chapter previews' folios: the
+    build's and the preview's background layout (preview/fill.py) record the same way."""
+    from .cache.pagemap import record_build
+
+    content_pages = printed.pages - printed.fillers  # filler pages end the book after its last chapter
+    return record_build(book, printed.data, printed.margin_inside, content_pages, read_at, printed.chapter_starts)
 
 
 __all__ = ["BookError", "Output", "build", "load_book"]

@@ -68,19 +68,19 @@ def chapter_matcher(root: Path, query: str) -> Callable[[Chapter], bool]:
     """CHAPTER as a file path, a file name, a slug or the chapter's number in the book."""
     from ..core.text import slugify
     from ..source.config import load_config
-    from ..source.manuscript import chapter_files
+    from ..source.manuscript import chapter_files, chapter_slug
 
     config = load_config(root)
     files = chapter_files(config)
     as_path = Path(query)
     given = as_path.resolve() if as_path.suffix == ".md" and as_path.is_file() else None
     for f in files:
-        if query in (f.name, f.stem, slugify(f.stem)) or (given is not None and given == f.resolve()):
+        if query in (f.name, f.stem, chapter_slug(f)) or (given is not None and given == f.resolve()):
             return lambda ch, f=f: ch.path == f  # the very path load_chapters gives the chapter
     if query.isdigit():
         number = int(query)
         return lambda ch: ch.number == number
-    close = difflib.get_close_matches(slugify(Path(query).stem), [slugify(f.stem) for f in files], n=3)
+    close = difflib.get_close_matches(slugify(Path(query).stem), [chapter_slug(f) for f in files], n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else "; give a chapter file, its slug or its number"
     raise NoSuchChapter(Diagnostic(SourceLocation(config.root / "chapters"), f"no chapter '{query}'{hint}"))
 

@@ -2,9 +2,9 @@
 BOOK_DIR`, which lays the whole book out once, as the build does, and records every chapter's span.
 
 It lives in preview/ because it runs the build's stages (transform.book.load_book,
-backends.pdf.printing.print_book), which themselves record into the page map: cache/pagemap.py
-stays the store and locator they import. Those stages are imported only by the program itself, so
-starting it stays cheap.
+backends.pdf.printing.print_book, and pipeline.record_page_map, which records as a build does):
+cache/pagemap.py stays the store and locator they import. Those stages are imported only by the
+program itself, so starting it stays cheap.
 """
 
 from __future__ import annotations
@@ -62,12 +62,13 @@ def fill(root: Path) -> pagemap.PageMap:
     from ..backends.pdf.paginate import print_book
     from ..core.context import BuildContext, build_timestamp
     from ..core.errors import Reporter
+    from ..pipeline import record_page_map
     from ..transform.book import load_book
 
     read_at = time.time()
     book = load_book(root, Reporter(), with_cover=False)
     printed = print_book(BuildContext(book, build_timestamp(), Reporter()))
-    return pagemap.record_build(book, printed.data, printed.margin_inside, printed.pages - printed.fillers, read_at)
+    return record_page_map(book, printed, read_at)
 
 
 def _main(argv: Sequence[str]) -> int:

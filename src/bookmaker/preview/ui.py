@@ -11,6 +11,8 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from ..core.model import BookConfig
+
 if TYPE_CHECKING:
     from .workspace import Entry, Snapshot
 
@@ -160,7 +162,8 @@ def _page(title: str, body: str) -> str:
 
 
 def _chapter_label(snapshot: Snapshot) -> str:
-    return snapshot.book.config.chapter_label if snapshot.book is not None else "Chapter"
+    """The book's word for a chapter; while book.toml is broken, the one a book gets by default."""
+    return snapshot.book.config.chapter_label if snapshot.book is not None else BookConfig.chapter_label
 
 
 def index_page(snapshot: Snapshot) -> str:

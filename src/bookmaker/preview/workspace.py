@@ -21,18 +21,23 @@ from ..core.errors import (
     BookError,
     ConfigError,
     Diagnostic,
-    ImageError,
     ManuscriptError,
     Reporter,
     SourceLocation,
 )
 from ..core.model import Book, BookConfig, Chapter, Image, ImageRef
-from ..core.text import slugify
 from ..source.config import load_config
-from ..source.manuscript import CHAPTERS_DIR, chapter_files, load_chapter
-from ..transform.book import TRANSFORMS, render_chapters
+from ..source.manuscript import (
+    CHAPTERS_DIR,
+    chapter_files,
+    chapter_slug,
+    duplicate_slugs,
+    found_files,
+    load_chapter,
+)
+from ..transform.book import apply_transforms, render_chapters
 from ..transform.crossref import IdCache, settle_in_book
-from ..transform.images import figure_box, load_image, stored_clash
+from ..transform.images import figure_box, load_image, load_images
 
 Sig = tuple[int, int] | None  # (size, mtime_ns) or missing
 
@@ -86,46 +91,40 @@ class _Loaded:
 
 @dataclass
 class ImageCache:
-    """`pipeline.ImageLoader` that remembers each image it sized or drew, and its warnings."""
+    """`transform.book.ImageLoader` that remembers each image it sized or drew, and its warnings.
+
+    The build's `load_images` does the loading (one image per src, every error at once, names
+    that clash); this only stands a memo in front of its `load_image`.
+    """
 
     root: Path
     _images: dict[tuple[object, ...], tuple[Image, tuple[str, ...], bool]] = field(default_factory=dict)
 
     def load(self, config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter) -> tuple[Image, ...]:
-        seen: dict[str, Image] = {}
-        hrefs: dict[str, str] = {}
-        errors: list[Diagnostic] = []  # every image's problem, at once, as a full build reports them
-        for ref in refs:
-            if ref.src in seen:
-                continue
-            key = (ref.src, ref.aspect, ref.label, ref.alt, ref.pending, config.pending_images,
-                   file_sig(self.root / ref.src) if ref.src else None, figure_box(config))
-            hit = self._images.get(key)
-            if hit is None:
-                own = Reporter()
-                try:
-                    image = load_image(config, ref, own)
-                except ImageError as exc:
-                    errors.extend(exc.diagnostics)
-                    continue
-                hit = (image, tuple(w.message for w in own.warnings), bool(own.pending))
-                if len(self._images) > 4096:
-                    self._images.clear()
-                self._images[key] = hit
-            image, warnings, pending = hit
-            for message in warnings:
-                reporter.warn(ref.path, ref.line, message)
-            if pending:
-                reporter.pending_art(ref.src, ref.path, ref.line)
-            clash = stored_clash(hrefs, ref, image)
-            if clash is not None:
-                errors.append(clash)
-                continue
-            hrefs[image.href] = ref.src
-            seen[ref.src] = image
-        if errors:
-            raise ImageError(*dict.fromkeys(errors))
-        return tuple(seen.values())
+        return load_images(config, refs, reporter, load=self._load_one)
+
+    def _load_one(self, config: BookConfig, ref: ImageRef, reporter: Reporter) -> Image:
+        """`load_image`, or what it gave for the same figure and file: its warnings are said again here."""
+        profile = config.print.profile
+        # What load_image reads besides the figure: the file, the book's pending art, the print
+        # box, whether remote images are fetched, and the profile (a CMYK one warns of gradients).
+        key = (ref.src, ref.aspect, ref.label, ref.alt, ref.pending, config.pending_images,
+               file_sig(self.root / ref.src) if ref.src else None, figure_box(config),
+               config.allow_remote_images, profile.name, profile.colour)
+        hit = self._images.get(key)
+        if hit is None:
+            own = Reporter()
+            image = load_image(config, ref, own)  # an ImageError is not remembered: the next save tries again
+            hit = (image, tuple(w.message for w in own.warnings), bool(own.pending))
+            if len(self._images) > 4096:
+                self._images.clear()
+            self._images[key] = hit
+        image, warnings, pending = hit
+        for message in warnings:  # load_image says each at the figure's line
+            reporter.warn(ref.path, ref.line, message)
+        if pending:
+            reporter.pending_art(ref.src, ref.path, ref.line)
+        return image
 
 
 class Workspace:
@@ -163,8 +162,7 @@ class Workspace:
             files = chapter_files(config)
         except ManuscriptError as exc:
             book_errors.extend(exc.diagnostics)
-            folder = config.root / CHAPTERS_DIR
-            files = sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+            files = found_files(config)
         for path in files:
             sig = file_sig(path)
             loaded = self._loaded.get(path)
@@ -181,27 +179,19 @@ class Workspace:
         for gone in set(self._loaded) - set(files):
             del self._loaded[gone]
         # The book for numbering and links: broken chapters keep their last good front matter.
-        chapters: list[Chapter] = []
         errors_by_path: dict[Path, list[Diagnostic]] = {p: list(self._loaded[p].errors) for p in files}
-        seen: dict[str, Path] = {}
-        for path in files:
-            loaded = self._loaded[path]
-            chapter = loaded.chapter or loaded.last_good
-            if chapter is None:
-                continue
-            if chapter.slug in seen:
-                errors_by_path[path].append(Diagnostic(SourceLocation(path, 1), f"chapter id '{chapter.slug}' is also the id of {seen[chapter.slug].name}; rename one file"))
-                continue
-            seen[chapter.slug] = path
-            chapters.append(chapter)
-        book = Book(config=config, chapters=tuple(chapters))
-        for transform in TRANSFORMS:
-            book = transform(book)
+        readable = [ch for ch in (self._loaded[p].chapter or self._loaded[p].last_good for p in files) if ch is not None]
+        clashes = duplicate_slugs(readable)
+        for clash in clashes:  # the build's error, on the later file: it leaves the book until renamed
+            errors_by_path[clash.location.path].append(clash)
+        dropped = {clash.location.path for clash in clashes}
+        chapters = tuple(ch for ch in readable if ch.path not in dropped)
+        book = apply_transforms(Book(config=config, chapters=chapters))
         by_path = {ch.path: ch for ch in book.chapters}
         entries = []
         for path in files:
             ch = by_path.get(path)
-            slug = ch.slug if ch is not None else (slugify(path.stem) or "chapter")
+            slug = ch.slug if ch is not None else chapter_slug(path)
             entries.append(Entry(slug, path, ch.title if ch else path.name, ch.number if ch else None, ch.kind if ch else "body",
                                  tuple(errors_by_path[path])))
         return self._publish(book, tuple(book_errors), tuple(entries))

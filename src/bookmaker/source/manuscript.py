@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def chapter_files(config: BookConfig) -> list[Path]:
     folder = config.root / CHAPTERS_DIR
     if not folder.is_dir():
         raise ManuscriptError.at(folder, None, "no chapters folder; chapter files go in chapters/*.md")
-    found = sorted(p for p in folder.glob("*.md") if p.is_file())
+    found = found_files(config)
     _refuse_outside(config.root, found)
     if config.order is None:
         if not found:
@@ -44,6 +45,18 @@ def chapter_files(config: BookConfig) -> list[Path]:
     if problems:
         raise ManuscriptError(*problems)
     return ordered
+
+
+def found_files(config: BookConfig) -> list[Path]:
+    """The chapter files in chapters/, by name, whatever book.toml's order says; none without the folder.
+
+    `chapter_files` checks them against the order; the preview server lists them even when that
+    check fails, so each chapter still shows in its index.
+    """
+    folder = config.root / CHAPTERS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file())
 
 
 def _refuse_outside(root: Path, files: list[Path]) -> None:
@@ -110,6 +123,11 @@ def _key_line(text: str, key: str) -> int:
     return 2
 
 
+def chapter_slug(path: Path) -> str:
+    """A chapter's slug (its pages' names and ids) comes from its file name, even while the file is broken."""
+    return slugify(path.stem) or "chapter"
+
+
 def load_chapter(path: Path) -> Chapter:
     text = _decode(path, path.read_bytes())
     front, body, body_line = split_front_matter(path, text)
@@ -131,8 +149,7 @@ def load_chapter(path: Path) -> Chapter:
         problems.append(Diagnostic(SourceLocation(path, body_line), "the chapter has no text after its front matter"))
     if problems:
         raise ManuscriptError(*problems)
-    slug = slugify(path.stem) or "chapter"
-    return Chapter(path=path, slug=slug, title=title.strip(), subtitle=subtitle, kind=kind, source=body, body_line=body_line)
+    return Chapter(path=path, slug=chapter_slug(path), title=title.strip(), subtitle=subtitle, kind=kind, source=body, body_line=body_line)
 
 
 def load_chapters(config: BookConfig) -> tuple[Chapter, ...]:
@@ -143,11 +160,19 @@ def load_chapters(config: BookConfig) -> tuple[Chapter, ...]:
             chapters.append(load_chapter(path))
         except ManuscriptError as exc:
             problems.extend(exc.diagnostics)
+    problems.extend(duplicate_slugs(chapters))
+    if problems:
+        raise ManuscriptError(*problems)
+    return tuple(chapters)
+
+
+def duplicate_slugs(chapters: Iterable[Chapter]) -> list[Diagnostic]:
+    """One error at each chapter whose slug an earlier one has: two files would make one page
+    (`01 One.md` and `01-one!.md` are both `01-one`). The earlier chapter keeps the slug."""
     seen: dict[str, Path] = {}
+    problems = []
     for ch in chapters:
         if ch.slug in seen:
             problems.append(Diagnostic(SourceLocation(ch.path, 1), f"chapter id '{ch.slug}' is also the id of {seen[ch.slug].name}; rename one file"))
         seen.setdefault(ch.slug, ch.path)
-    if problems:
-        raise ManuscriptError(*problems)
-    return tuple(chapters)
+    return problems

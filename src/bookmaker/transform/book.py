@@ -35,15 +35,34 @@ def number_chapters(book: Book) -> Book:
 TRANSFORMS: tuple[Transform, ...] = (number_chapters,)
 
 
-def _check_unique_ids(parsed: Sequence[markdown.Parsed], chapters: Sequence[Chapter]) -> None:
-    """Ids live in one document in print: a figure id used twice would break links there."""
+def apply_transforms(book: Book, transforms: Iterable[Transform] = TRANSFORMS) -> Book:
+    """The Book -> Book passes, in order, on the chapters' front matter (the preview server's too)."""
+    for transform in transforms:
+        book = transform(book)
+    return book
+
+
+FigureAt = tuple[Path, str, int]  # (chapter file, figure id, line)
+
+
+def figure_id_clashes(chapters: Iterable[Chapter], figures: Iterable[FigureAt]) -> list[Diagnostic]:
+    """Ids live in one document in print: a figure id that is a chapter's id, or an earlier
+    figure's, would break links there. `figures` in book order; the first use keeps the id.
+
+    The one-chapter preview (crossref.settle) passes the earlier chapters' figures and its own.
+    """
     seen: dict[str, Path] = {ch.id: ch.path for ch in chapters}
     problems = []
-    for p in parsed:
-        for fig in p.figures:
-            if fig.id in seen:
-                problems.append(Diagnostic(SourceLocation(p.path, fig.line), f"id '{fig.id}' is already used in {seen[fig.id].name}"))
-            seen.setdefault(fig.id, p.path)
+    for path, fid, line in figures:
+        if fid in seen:
+            problems.append(Diagnostic(SourceLocation(path, line), f"id '{fid}' is already used in {seen[fid].name}"))
+        seen.setdefault(fid, path)
+    return problems
+
+
+def _check_unique_ids(parsed: Sequence[markdown.Parsed], chapters: Sequence[Chapter]) -> None:
+    """The figure ids of the chapters rendered together (every chapter, in a build)."""
+    problems = figure_id_clashes(chapters, ((p.path, fig.id, fig.line) for p in parsed for fig in p.figures))
     if problems:
         raise ManuscriptError(*problems)
 
@@ -66,9 +85,7 @@ def load_book(
     keep empty `blocks`. Preview uses this to stay fast on long books.
     """
     config = load_config(root)
-    book = Book(config=config, chapters=load_chapters(config))
-    for transform in transforms:
-        book = transform(book)
+    book = apply_transforms(Book(config=config, chapters=load_chapters(config)), transforms)
     loader: ImageLoader = load_images if cache is None else partial(load_images, cache=cache)
     return render_chapters(book, reporter, only=only, with_cover=with_cover, image_loader=loader, cache=cache)
 

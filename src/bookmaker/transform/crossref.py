@@ -1,11 +1,11 @@
 """The full build's book-wide checks of ids and links, for one chapter, from the others' ids.
 
-The full build settles every chapter against the whole book (`pipeline._check_unique_ids`,
-`links.check_links`). A figure id another chapter already uses is an error. An id an earlier
-chapter already uses is removed. A link to a missing fragment of another chapter leads to that
-chapter's start, and a link to nothing is removed. Each fix is a warning. A one-chapter preview
-makes the same fixes, so its page stays the full build's page. It needs only the other chapters'
-ids:
+The full build settles every chapter against the whole book (`book.figure_id_clashes`,
+`links.check_links`); `settle` runs those same functions on one chapter and the others' ids. A
+figure id another chapter already uses is an error. An id an earlier chapter already uses is
+removed. A link to a missing fragment of another chapter leads to that chapter's start, and a link
+to nothing is removed. Each fix is a warning. A one-chapter preview makes the same fixes, so its
+page stays the full build's page. It needs only the other chapters' ids:
 
 - `Ids.of` reads them from a rendered chapter;
 - `cheap_ids` renders a chapter's Markdown without sizing or drawing its images (a few
@@ -18,18 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-from ..core.errors import (
-    BookError,
-    Diagnostic,
-    ManuscriptError,
-    Reporter,
-    SourceLocation,
-)
+from ..core.errors import BookError, ManuscriptError, Reporter
 from ..core.model import (
     Book,
     BookConfig,
@@ -42,9 +35,7 @@ from ..core.model import (
     ImageRef,
 )
 from ..core.paths import write_atomic
-
-_ID = re.compile(r'\sid="([^"]*)"')
-_HREF = re.compile(r'\shref="([^"]*)"')
+from .links import check_links, html_ids, line_of, link_targets
 
 
 def ids_key(chapter: Chapter) -> str:
@@ -61,7 +52,7 @@ class Ids:
     @classmethod
     def of(cls, chapter: Chapter) -> "Ids":
         figures = tuple((b.figure.id, b.figure.line) for b in chapter.blocks if isinstance(b, FigureBlock))
-        html = tuple(i for b in chapter.blocks if isinstance(b, HtmlBlock) for i in _ID.findall(b.html))
+        html = tuple(html_ids(chapter))
         return cls(ids_key(chapter), figures, html, tuple(h.id for h in chapter.headings))
 
     def stub(self, chapter: Chapter) -> Chapter:
@@ -142,30 +133,20 @@ def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> 
     Raises the build's error for a figure id an earlier chapter or a chapter already has; reports
     the build's warnings for this chapter's ids and links.
     """
-    from .links import check_links, line_of
+    from .book import figure_id_clashes
 
     cache.put(chapter.id, Ids.of(chapter))  # what the others see of it: its ids before the checks
     # The pass over the chapters up to the last one this chapter links to decides all it does here.
-    chapter_ids = {ch.id: ch.path for ch in book.chapters}
+    every_chapter = book.chapters  # a figure id may not be any chapter's id, later ones' too
     index = next(i for i, ch in enumerate(book.chapters) if ch.id == chapter.id)
-    hrefs = {m.split("#")[0] for b in chapter.blocks if isinstance(b, HtmlBlock) for m in _HREF.findall(b.html)}
+    hrefs = link_targets(chapter)
     last = max([index] + [i for i, ch in enumerate(book.chapters) if ch.href in hrefs or ch.path.name in hrefs])
     book = replace(book, chapters=book.chapters[: last + 1])
     others = {ch.id: cache.get(book, ch) for ch in book.chapters if ch.id != chapter.id}
-    earlier_figures: dict[str, Path] = {}
-    for ch in book.chapters:
-        if ch.id == chapter.id:
-            break
-        for fid, _ in others[ch.id].figures:
-            earlier_figures.setdefault(fid, ch.path)
-    problems = []
-    for block in chapter.blocks:
-        if isinstance(block, FigureBlock):
-            fid = block.figure.id
-            taken = chapter_ids.get(fid) or earlier_figures.get(fid)
-            if taken is not None:
-                problems.append(Diagnostic(SourceLocation(chapter.path, block.figure.line), f"id '{fid}' is already used in {taken.name}"))
-            earlier_figures.setdefault(fid, chapter.path)
+    earlier = [(ch.path, fid, line) for ch in book.chapters[:index] for fid, line in others[ch.id].figures]
+    own = [(chapter.path, b.figure.id, b.figure.line) for b in chapter.blocks if isinstance(b, FigureBlock)]
+    # The earlier chapters' own clashes are theirs to report, in their previews.
+    problems = [d for d in figure_id_clashes(every_chapter, earlier + own) if d.location.path == chapter.path]
     if problems:
         raise ManuscriptError(*problems)
     stubs = tuple(chapter if ch.id == chapter.id else others[ch.id].stub(ch) for ch in book.chapters)

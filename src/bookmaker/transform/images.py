@@ -404,11 +404,13 @@ def _warn_cmyk_gradients(config: BookConfig, ref: ImageRef, name: str, data: byt
                       f"'{config.print.profile.name}' (WeasyPrint 70 draws SVG gradients in RGB only)")
 
 
-def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter, cache: BuildCache | None = None) -> tuple[Image, ...]:
+def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter, cache: BuildCache | None = None,
+                load: Callable[[BookConfig, ImageRef, Reporter], Image] | None = None) -> tuple[Image, ...]:
     """One Image per distinct src, in first-use order; with `cache`, reusing an earlier build's work.
 
     Every image is tried before any error is raised: one ImageError carries every image's
-    problem, one line each, so a book with many broken images is fixed in one round.
+    problem, one line each, so a book with many broken images is fixed in one round. `load`
+    stands in for `load_image` (the preview server's memo of the images it sized).
     """
     seen: dict[str, Image] = {}
     hrefs: dict[str, str] = {}
@@ -419,7 +421,7 @@ def load_images(config: BookConfig, refs: Iterable[ImageRef], reporter: Reporter
             continue
         tried.add(ref.src)
         try:
-            image = load_image(config, ref, reporter, cache)
+            image = load_image(config, ref, reporter, cache) if load is None else load(config, ref, reporter)
         except ImageError as exc:
             errors.extend(exc.diagnostics)
             continue

@@ -21,19 +21,27 @@ _EXTERNAL = ("http://", "https://", "mailto:")
 Warn = Callable[[Chapter, str, str], None]  # chapter, text to find its line by, message
 
 
+def html_ids(ch: Chapter) -> list[str]:
+    """The ids in the chapter's XHTML blocks, in order (headings, notes, raw HTML); figures' are their FigureRef's."""
+    return [i for block in ch.blocks if isinstance(block, HtmlBlock) for i in _ID.findall(block.html)]
+
+
+def link_targets(ch: Chapter) -> set[str]:
+    """The files the chapter's links name, as written: another chapter's source (`02-two.md`) or page, or ''."""
+    return {href.partition("#")[0] for block in ch.blocks if isinstance(block, HtmlBlock) for href in _HREF.findall(block.html)}
+
+
+def _reserved_ids(ch: Chapter) -> set[str]:
+    """Ids the chapter has by construction: its page, its title and its figures; never removed."""
+    return {ch.id, f"{ch.id}-title"} | {b.figure.id for b in ch.blocks if isinstance(b, FigureBlock)}
+
+
 def _own_ids(ch: Chapter) -> set[str]:
-    ids = {ch.id, f"{ch.id}-title"} | {h.id for h in ch.headings}
-    for block in ch.blocks:
-        if isinstance(block, FigureBlock):
-            ids.add(block.figure.id)
-        else:
-            ids.update(_ID.findall(block.html))
-    return ids
+    return _reserved_ids(ch) | {h.id for h in ch.headings} | set(html_ids(ch))
 
 
 def _dedupe_ids(ch: Chapter, seen: set[str], warn: Warn) -> Chapter:
-    reserved = {ch.id, f"{ch.id}-title"} | {b.figure.id for b in ch.blocks if isinstance(b, FigureBlock)}
-    seen.update(reserved)
+    seen.update(_reserved_ids(ch))
     blocks = []
     for block in ch.blocks:
         if isinstance(block, HtmlBlock):
