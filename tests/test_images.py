@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from pathlib import Path
 
 import pytest
-from .conftest import Built
+from .conftest import ROOT, Built
 from PIL import Image as PILImage
+from PIL import ImageFile
 
 from bookmaker.core.errors import ImageError, Reporter
 from bookmaker.transform.book import load_book
@@ -127,3 +129,103 @@ def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], 
     (image,) = PdfReader(io.BytesIO(pdf)).pages[0].images
     expected = source.convert("RGB" if source.mode in ("RGB", "RGBA", "P") else "L")
     assert image.image.convert(expected.mode).tobytes() == expected.tobytes()
+
+
+# --- truncated and damaged images, whatever Pillow's process-wide switch says -------------------
+# WeasyPrint sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES for the whole process when it is imported;
+# with it on, Pillow's own loader fills in a cut-off image and hides decoder errors. bookmaker
+# must still refuse such images, and without touching the switch: the preview server decodes on
+# several threads while another lays out with WeasyPrint (transform/decode.py).
+
+SWITCH = pytest.mark.parametrize("switch", [True, False], ids=["switch-on", "switch-off"])
+
+
+def _noise(fmt: str, **save: object) -> bytes:
+    """300 x 200 of noise: incompressible, so every cut lands inside the pixel data."""
+    out = io.BytesIO()
+    image = PILImage.effect_noise((300, 200), 64).convert("RGB")
+    (image.convert("P") if fmt == "GIF" else image).save(out, format=fmt, **save)
+    return out.getvalue()
+
+
+def _chapter_with_images(book: Path, images: dict[str, bytes]) -> Path:
+    """One image per paragraph, the first on line 5, the next on 7, 9…"""
+    (book / "images").mkdir(exist_ok=True)
+    for name, data in images.items():
+        (book / name).write_bytes(data)
+    chapter = book / "chapters" / "01-one.md"
+    body = "\n\n".join(f"![Picture {n}]({name})" for n, name in enumerate(images, 1))
+    chapter.write_text(f"---\ntitle: One\n---\n\n{body}\n", encoding="utf-8")
+    return chapter
+
+
+def _image_errors(book: Path) -> list[tuple[Path, int | None, str]]:
+    with pytest.raises(ImageError) as err:
+        load_book(book, Reporter())
+    return [(d.location.path, d.location.line, d.message) for d in err.value.diagnostics]
+
+
+@SWITCH
+@pytest.mark.parametrize(("suffix", "fmt", "save"), [
+    ("jpg", "JPEG", {}),
+    ("jpg", "JPEG", {"progressive": True}),
+    ("png", "PNG", {}),
+    ("gif", "GIF", {}),
+    ("webp", "WEBP", {}),
+    ("webp", "WEBP", {"lossless": True}),
+    ("tif", "TIFF", {}),
+    ("bmp", "BMP", {}),
+], ids=["jpeg", "jpeg-progressive", "png", "gif", "webp", "webp-lossless", "tiff", "bmp"])
+def test_truncated_images_are_errors_whatever_pillows_switch_says(
+    tiny_book: Path, monkeypatch: pytest.MonkeyPatch, switch: bool, suffix: str, fmt: str, save: dict[str, object],
+) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", switch)  # as importing WeasyPrint does; put back after
+    data = _noise(fmt, **save)
+    _chapter_with_images(tiny_book, {f"images/whole.{suffix}": data})
+    (image,) = load_book(tiny_book, Reporter()).images
+    assert (image.width_px, image.height_px, image.placeholder) == (300, 200, False)
+    cuts = {f"images/whole.{suffix}": data, f"images/half.{suffix}": data[:len(data) // 2], f"images/most.{suffix}": data[:-40]}
+    chapter = _chapter_with_images(tiny_book, cuts)
+    assert _image_errors(tiny_book) == [
+        (chapter, 7, f"image 'images/half.{suffix}' cannot be read: it is truncated or damaged"),
+        (chapter, 9, f"image 'images/most.{suffix}' cannot be read: it is truncated or damaged"),
+    ]
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is switch  # left as it was found
+
+
+def _gif_with_a_bad_code() -> bytes:
+    """A 2 x 2 GIF whose LZW data is a clear code and then a code not yet defined: damaged, not short."""
+    header = b"GIF89a" + struct.pack("<HHBBB", 2, 2, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, 2, 2, 0)
+    return header + descriptor + b"\x02" + b"\x01\x3c" + b"\x00" + b"\x3b"  # codes 4 (clear), 7; 3 bits each
+
+
+def _png_with_a_bad_text_checksum() -> bytes:
+    """A whole PNG whose tEXt chunk, before the pixels, fails its CRC; one Pillow skips with the switch on."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "a note")
+    out = io.BytesIO()
+    PILImage.new("RGB", (30, 20), (5, 5, 5)).save(out, format="PNG", pnginfo=info)
+    data = bytearray(out.getvalue())
+    data[data.index(b"a note")] ^= 0x20  # the text changes, the CRC stays
+    return bytes(data)
+
+
+@SWITCH
+def test_damaged_images_are_errors_whatever_pillows_switch_says(tiny_book: Path, monkeypatch: pytest.MonkeyPatch, switch: bool) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", switch)
+    chapter = _chapter_with_images(tiny_book, {"images/bad-code.gif": _gif_with_a_bad_code(), "images/bad-crc.png": _png_with_a_bad_text_checksum()})
+    assert _image_errors(tiny_book) == [
+        (chapter, 5, "image 'images/bad-code.gif' cannot be read: broken data stream when reading image file"),
+        (chapter, 7, "image 'images/bad-crc.png' cannot be read: broken PNG file (bad header checksum in b'tEXt')"),
+    ]
+
+
+def test_bookmaker_never_reads_or_writes_pillows_truncated_images_switch() -> None:
+    """A process-global switch flipped around a decode races other threads' decodes (see above)."""
+    src = ROOT / "src" / "bookmaker"
+    found = [f"{path.relative_to(src)}:{n}" for path in sorted(src.rglob("*.py"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "LOAD_TRUNCATED_IMAGES" in line]
+    assert found == []

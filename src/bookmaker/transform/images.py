@@ -208,12 +208,13 @@ def _stored_src(ref: ImageRef, data: bytes) -> str:
 
 @lru_cache(maxsize=1)
 def _code_key() -> str:
-    """What the drawing and normalising code is: this file, the SVG cleaner and Pillow's version."""
+    """What the drawing and normalising code is: this file, the strict decoder, the SVG cleaner and Pillow's version."""
     import PIL
 
     from ..cache.build import digest
 
-    return digest(Path(__file__).read_bytes(), Path(__file__).with_name("svg.py").read_bytes(), PIL.__version__)
+    here = Path(__file__)
+    return digest(here.read_bytes(), here.with_name("decode.py").read_bytes(), here.with_name("svg.py").read_bytes(), PIL.__version__)
 
 
 def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:
@@ -285,30 +286,41 @@ def normalise(data: bytes, where: tuple[Path, int | None], name: str) -> Normali
     return _normalise_raster(data, where, name)
 
 
+def _open_checked(data: bytes) -> tuple[PILImage.Image, tuple[int, int]]:
+    """The opened image and its size, once every byte of its pixels is known to be there and sound.
+
+    Strict whatever Pillow's process-wide truncated-images switch is set to (decode.py says why);
+    the errors are Pillow's. A PNG is checked chunk by chunk, not decoded; a JPEG is decoded at
+    1/8 scale, which still reads every byte but skips most of the maths.
+    """
+    from . import decode
+
+    if data.startswith(decode.PNG_SIGNATURE):
+        decode.check_png(data)  # before opening: with the switch on, Pillow's open skips some checks
+    elif decode.is_webp(data):
+        decode.check_webp(data)
+    img = PILImage.open(io.BytesIO(data))
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise PILImage.DecompressionBombError(f"{width} x {height} pixels")
+    if img.format == "JPEG":
+        img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+    if img.format != "PNG":  # a PNG is not decoded: its CRCs, checked above, find what verify() found
+        decode.load(img)
+    return img, (width, height)
+
+
 def _normalise_raster(data: bytes, where: tuple[Path, int | None], name: str) -> Normalised:
     import warnings
 
-    from PIL import ImageFile, ImageOps
+    from PIL import ImageOps
 
     path, line = where
-
-    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES  # WeasyPrint turns this on for the whole process
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            img = PILImage.open(io.BytesIO(data))
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise PILImage.DecompressionBombError(f"{width} x {height} pixels")
+            img, (width, height) = _open_checked(data)
             fmt = img.format or ""
-            if fmt == "PNG":
-                img.verify()  # every chunk's CRC, to the end: finds truncation without decoding pixels
-                img = PILImage.open(io.BytesIO(data))
-            else:
-                if fmt == "JPEG":
-                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))  # decodes fast, still reads every byte
-                img.load()
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise ImageError.at(path, line, f"image '{name}' declares too many pixels ({exc}); the limit is {MAX_PIXELS // 1_000_000} megapixels") from None
     except PILImage.UnidentifiedImageError:  # its message is a repr of our BytesIO: say what we know instead
@@ -316,8 +328,6 @@ def _normalise_raster(data: bytes, where: tuple[Path, int | None], name: str) ->
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = "it is truncated or damaged" if "truncated" in str(exc).lower() or isinstance(exc, EOFError) else str(exc)
         raise ImageError.at(path, line, f"image '{name}' cannot be read: {reason}") from None
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
     media_type = _MEDIA_TYPES.get(fmt)
     # A PNG's getexif() decodes the whole image to look past its pixels: ask only if it has eXIf
     has_exif = fmt != "PNG" or b"eXIf" in data
