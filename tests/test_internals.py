@@ -37,6 +37,22 @@ def test_another_pypdf_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> No
         pypdf_internals.check_version()
 
 
+def test_another_pillow_major_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import PIL
+
+    from bookmaker.transform import decode
+
+    decode.check_version.cache_clear()
+    decode.check_version()
+    monkeypatch.setattr(PIL, "__version__", "14.0.0")
+    decode.check_version.cache_clear()
+    try:
+        with pytest.raises(decode.PillowVersionError, match=r"needs Pillow 13\.x.*Pillow 14\.0\.0 is installed"):
+            decode.check_version()
+    finally:
+        decode.check_version.cache_clear()
+
+
 def _private_uses(path: Path) -> set[str]:
     """Attribute names with one leading underscore read on something other than self/cls/a module of ours."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -55,10 +71,12 @@ def _private_uses(path: Path) -> set[str]:
 def test_weasyprint_and_pypdf_private_names_are_read_in_their_own_modules_only() -> None:
     weasyprint_private = {"_page_box", "_get_png_data", "_resources"}
     pypdf_private = {"_info", "_ID"}
+    pillow_private = {"_getdecoder", "_get_oserror", "_Tile"}
     homes = {"_page_box": "wp_internals.py", "_get_png_data": "wp_internals.py", "_resources": "wp_internals.py",
-             "_info": "pypdf_internals.py", "_ID": "pypdf_internals.py"}
+             "_info": "pypdf_internals.py", "_ID": "pypdf_internals.py",
+             "_getdecoder": "decode.py", "_get_oserror": "decode.py", "_Tile": "decode.py"}
     for path in sorted(SRC.rglob("*.py")):
-        for name in _private_uses(path) & (weasyprint_private | pypdf_private):
+        for name in _private_uses(path) & (weasyprint_private | pypdf_private | pillow_private):
             assert path.name == homes[name], f"{path.relative_to(SRC)} reads {name}: only {homes[name]} may"
 
 

@@ -23,7 +23,9 @@ this module does the strict checks itself:
 The errors are Pillow's own (OSError naming truncation, SyntaxError for a broken PNG chunk, the
 decoder's status), so callers report them as they report Pillow's. Driving Pillow's decoders
 takes three of its private names (`Image._getdecoder`, `ImageFile._get_oserror`,
-`ImageFile._Tile`); they are read here only, and the build cache's key has Pillow's version.
+`ImageFile._Tile`); they are read here only (tests/test_internals.py), on the Pillow major version
+they were tested with (`check_version`: another one stops with one error naming it), and the build
+cache's key has Pillow's version.
 """
 
 from __future__ import annotations
@@ -34,8 +36,31 @@ import struct
 import zlib
 from collections.abc import Callable
 
+from functools import lru_cache
+from pathlib import Path
+
+import PIL
 from PIL import Image as PILImage
 from PIL import ImageFile, JpegImagePlugin
+
+from ..core.errors import OutputError
+
+TESTED_MAJOR = 13  # Pillow 13.x: the private decoder names below were read from its source
+
+
+class PillowVersionError(OutputError):
+    """The installed Pillow is not the major version bookmaker's strict decoding was tested with."""
+
+
+@lru_cache(maxsize=1)
+def check_version() -> None:
+    """Refuse, with one clear error, a Pillow whose private decoder names were not tested."""
+    major = PIL.__version__.split(".", 1)[0]
+    if major != str(TESTED_MAJOR):
+        raise PillowVersionError.at(
+            Path(PIL.__file__).parent, None,
+            f"bookmaker needs Pillow {TESTED_MAJOR}.x (its strict image decoding uses Pillow's decoders directly: "
+            f"transform/decode.py), but Pillow {PIL.__version__} is installed here: pip install 'pillow>={TESTED_MAJOR},<{TESTED_MAJOR + 1}'")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_CHUNK_TYPE = re.compile(rb"\w{4}")  # what Pillow's PngImagePlugin.is_cid accepts
@@ -87,6 +112,7 @@ def check_webp(data: bytes) -> None:
 
 def load(img: ImageFile.ImageFile) -> None:
     """`img.load()`, failing where Pillow's generic loader fails with the switch off."""
+    check_version()
     if not img.tile or not _loads_by_tiles(img):
         img.load()
         return
