@@ -11,12 +11,11 @@ Not thread-safe: the server's builder thread owns it. `Snapshot`s are immutable 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..core.digest import digest
 from ..core.errors import (
     BookError,
     ConfigError,
@@ -197,7 +196,7 @@ class Workspace:
         return self._publish(book, tuple(book_errors), tuple(entries))
 
     def _publish(self, book: Book | None, errors: tuple[Diagnostic, ...], entries: tuple[Entry, ...]) -> Snapshot:
-        names = hashlib.sha256(json.dumps([e.path.name for e in entries]).encode()).hexdigest()[:16]
+        names = digest([e.path.name for e in entries], size=16)
         old = self.snapshot
         if old.book == book and old.errors == errors and old.entries == entries:
             return old
@@ -227,4 +226,4 @@ class Workspace:
         if snapshot.book is None:
             return ""
         book = snapshot.book
-        return hashlib.sha256(json.dumps([(i.figures, i.html, i.headings) for i in (self.ids.get(book, ch) for ch in book.chapters)]).encode()).hexdigest()[:16]
+        return digest([(i.figures, i.html, i.headings) for i in (self.ids.get(book, ch) for ch in book.chapters)], size=16)

@@ -16,12 +16,12 @@ page stays the full build's page. It needs only the other chapters' ids:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from ..core.digest import digest
 from ..core.errors import BookError, ManuscriptError, Reporter
 from ..core.model import (
     Book,
@@ -39,7 +39,7 @@ from .links import check_links, html_ids, line_of, link_targets
 
 
 def ids_key(chapter: Chapter) -> str:
-    return hashlib.sha256(json.dumps([chapter.id, chapter.path.name, chapter.source]).encode("utf-8")).hexdigest()[:24]
+    return digest(chapter.id, chapter.path.name, chapter.source, size=24)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ import re
 import struct
 import zlib
 from collections.abc import Callable
-
 from functools import lru_cache
 from pathlib import Path
 

@@ -200,10 +200,10 @@ def _fetch(config: BookConfig, ref: ImageRef) -> bytes:
 
 def _stored_src(ref: ImageRef, data: bytes) -> str:
     """Where an inline or remote image is stored inside the outputs."""
-    import hashlib
+    from ..core.digest import content_name
 
     kind = "inline" if ref.src.startswith("data:") else "remote"
-    return f"images/{kind}-{hashlib.sha256(data).hexdigest()[:16]}.img"
+    return f"images/{kind}-{content_name(data, 16)}.img"
 
 
 @lru_cache(maxsize=1)

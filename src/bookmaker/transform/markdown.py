@@ -602,7 +602,7 @@ def render(
     at the line of the tag or attribute. What this renderer writes itself is set aside while the
     sanitiser runs (`_trusted`), so it is never stripped.
     """
-    import hashlib
+    from ..core.digest import content_name
 
     md = _md()
     env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs}
@@ -638,7 +638,7 @@ def render(
         from .sanitize import clean
 
         stash: list[str] = []
-        key = "bm-keep-" + hashlib.sha256("".join(t.content for t in part).encode("utf-8")).hexdigest()[:12]
+        key = "bm-keep-" + content_name("".join(t.content for t in part).encode("utf-8"), 12)
         html = md.renderer.render(part, md.options, {**env, "stash": stash, "stash_key": key})
         cleaned = clean(html, {img.href for img in images.values()}, images, keep=key)
         if cleaned.removed and warn is not None:
