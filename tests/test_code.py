@@ -163,7 +163,7 @@ def test_blank_lines_and_tabs_are_kept() -> None:
 
 
 def test_highlighting_and_stylesheets_are_deterministic() -> None:
-    src = (ROOT / "src" / "bookmaker" / "transform" / "code.py").read_text()
+    src = "".join(path.read_text() for path in sorted((ROOT / "src" / "bookmaker" / "transform" / "code").glob("*.py")))
     assert code.highlight(src, "python", line_numbers=True) == code.highlight(src, "python", line_numbers=True)
     for colour in ("rgb", "grey", "cmyk", "cmyk-grey"):
         assert code.stylesheet(colour) == code.stylesheet(colour)

@@ -127,3 +127,14 @@ def test_no_import_cycles() -> None:
 
     for module in sorted(graph):
         visit(module, [])
+
+
+def test_every_cache_names_modules_that_exist() -> None:
+    """cache/keys.py lists the code each cache's entries come from: a module moved or renamed
+    without updating it would leave that cache blind to edits of the moved code."""
+    from bookmaker.cache import keys
+
+    for cache, entries in keys.CODE.items():
+        for entry in entries:
+            assert keys._files(entry), f"cache/keys.py: {cache} names {entry}, which is not in src/bookmaker"
+    assert set(keys.CODE) == set(keys.LIBRARIES)

@@ -30,13 +30,13 @@ import json
 import re
 import time
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..core.digest import digest
 from ..core.model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
 from ..core.paths import user_cache_dir, write_atomic
+from .keys import code_key
 
 CACHE_VERSION = 1
 _IMG_SRC = re.compile(r'<img\b[^>]*\bsrc="([^"]+)"')
@@ -76,16 +76,6 @@ def _sha(*parts: object) -> str:
     return digest(*parts, size=24)
 
 
-@lru_cache(maxsize=None)
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "?"
-
-
 def layout_key(config: BookConfig) -> str:
     """Everything besides the chapters that decides where pages break: among it, each layout file
     print uses, the book's own where it has one (editing an EPUB-only file keeps the map)."""
@@ -97,7 +87,7 @@ def layout_key(config: BookConfig) -> str:
         files.append((name, str(path), st.st_size, st.st_mtime_ns))  # the path: a book's own copy is another file
     toml = config.root / "book.toml"
     raw = toml.read_bytes() if toml.is_file() else b""
-    return _sha(CACHE_VERSION, _version("bookmaker"), _version("weasyprint"), digest(raw), files)
+    return _sha(CACHE_VERSION, code_key("pagemap"), digest(raw), files)
 
 
 def chapter_key(chapter: Chapter, book: Book) -> str:

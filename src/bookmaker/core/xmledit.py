@@ -1,8 +1,8 @@
 """In-place edits of lxml trees that keep every character of text where it was.
 
 lxml gives an element's following text (its `tail`) to the element, so removing an element
-naively removes the text after it too. Used by the SVG cleaner (svg.py) and by print's code
-flattening (code.py)."""
+naively removes the text after it too. Used by the SVG cleaner (svg/sanitise.py) and by print's
+code flattening (code/printed.py)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
+from ..cache.keys import code_key
 from ..core.digest import digest
 from ..core.errors import BookError, ManuscriptError, Reporter
 from ..core.model import (
@@ -39,7 +40,7 @@ from .links import check_links, html_ids, line_of, link_targets
 
 
 def ids_key(chapter: Chapter) -> str:
-    return digest(chapter.id, chapter.path.name, chapter.source, size=24)
+    return digest(code_key("ids"), chapter.id, chapter.path.name, chapter.source, size=24)
 
 
 @dataclass(frozen=True)

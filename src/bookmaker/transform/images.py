@@ -11,7 +11,6 @@ import io
 import math
 import textwrap
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -32,6 +31,8 @@ def _maybe_svg(data: bytes) -> bool:
     from .svg import looks_like_svg
 
     return looks_like_svg(data)
+
+from ..cache.keys import code_key
 
 if TYPE_CHECKING:
     from ..cache.build import BuildCache
@@ -206,15 +207,8 @@ def _stored_src(ref: ImageRef, data: bytes) -> str:
     return f"images/{kind}-{content_name(data, 16)}.img"
 
 
-@lru_cache(maxsize=1)
 def _code_key() -> str:
-    """What the drawing and normalising code is: this file, the strict decoder, the SVG cleaner and Pillow's version."""
-    import PIL
-
-    from ..cache.build import digest
-
-    here = Path(__file__)
-    return digest(here.read_bytes(), here.with_name("decode.py").read_bytes(), here.with_name("svg.py").read_bytes(), PIL.__version__)
+    return code_key("images")  # the drawing, decoding and SVG-cleaning code and Pillow (cache/keys.py)
 
 
 def _cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:

@@ -142,16 +142,9 @@ class PassAbandoned(Exception):
 
 
 def _code_key() -> str:
-    """The code a part's PDF comes from: every module of backends/pdf/ (each patch of WeasyPrint
-    changes the PDF), the preflight's (its page boxes are cached with the part) and WeasyPrint's version."""
-    import weasyprint
+    from ...cache.keys import code_key
 
-    from ...cache.build import entry_key
-    from ...checks import preflight
-
-    here = Path(__file__).parent
-    sources = [path.read_bytes() for path in sorted(here.glob("*.py"))]
-    return entry_key(*sources, Path(preflight.__file__).read_bytes(), weasyprint.__version__)
+    return code_key("parts")  # backends/pdf, the preflight and WeasyPrint (cache/keys.py)
 
 
 def _assets_key(assets: Sequence[Asset]) -> str:
