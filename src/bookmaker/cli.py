@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -141,8 +142,6 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
     Builds both in memory unless --pdf/--epub name built files, the way `build` does (reusing what
     the build cache under --out holds; nothing is written there). Exits 9 when any rule fails.
     """
-    import json
-
     from .cache.build import BuildCache
     from .checks.validate import ValidatorMissing, run_epubcheck
     from .core.context import BuildContext, build_timestamp
@@ -182,6 +181,17 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
         click.echo(f"{book_dir}: error: {exc}", err=True)
         sys.exit(PreflightError.exit_code)
     passed = report.passed and (epub_summary is None or epub_summary.clean)
+    _print_check(report, epub_summary, passed, as_json)
+    _print_warnings(reporter, verbose)
+    if not passed:
+        sys.exit(PreflightError.exit_code)
+
+
+
+def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool) -> None:
+    """The preflight's rules and EPUBCheck's counts: a table, or JSON for CI."""
+    import json
+
     if as_json:
         out = report.as_json()
         if epub_summary is not None:
@@ -207,10 +217,6 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
         if epub_summary is not None:
             for f in epub_summary.findings:
                 click.echo(f"EPUBCheck: {f.severity} {f.code} {f.message} ({f.location})", err=True)
-    _print_warnings(reporter, verbose)
-    if not passed:
-        sys.exit(PreflightError.exit_code)
-
 
 @main.command()
 @click.argument("book_dir", type=click.Path(path_type=Path))

@@ -170,25 +170,32 @@ def _parts_pass(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[t
         for warning in part.warnings:
             if warning not in ctx.reporter.warnings:
                 ctx.reporter.warnings.append(warning)
-    pieces = [done["front"], *laid_out]
     content, fillers = done["content"], done["fillers"]
+    filler_part = None
     if fillers:
         rendered = with_assets(render_print(book, PrintDocument.filler_pages(fillers + 1, gutter)))
         document = backend.lay_out(rendered, ctx)
         skip = 0 if (content + 1) % 2 else 1  # the first filler page's side
         pdf, layout, cross = finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
-        pieces.append(LaidOutPart(fillers, (), 0, pdf, layout, cross))
+        filler_part = LaidOutPart(fillers, (), 0, pdf, layout, cross)
+    return _joined(book, done["front"], laid_out, filler_part, gutter)
+
+
+def _joined(book: Book, front: LaidOutPart, body: Sequence[LaidOutPart], fillers: LaidOutPart | None, gutter: float) -> PrintedBook:
+    """The parts merged in order, with each chapter's first page and preflight's boxes."""
+    profile = book.config.print.profile
+    pieces = [front, *body, *([fillers] if fillers is not None else [])]
     offsets, at = [], 0
     for piece in pieces:
         offsets.append(at)
         at += piece.pages
     cross_links = [(offset + link.page, link) for piece, offset in zip(pieces, offsets) for link in piece.cross_links]
     data = merge([p.pdf for p in pieces], cross_links, profile.bookmarks, profile.annotations)
-    starts_by_page = list(done["front"].starts)
-    for piece, offset in zip(laid_out, offsets[1:]):
+    starts_by_page = list(front.starts)
+    for piece, offset in zip(body, offsets[1:]):
         starts_by_page.extend(offset + s for s in piece.starts)
     layout = [page for piece in pieces for page in piece.layout]
-    return PrintedBook(data, at, fillers, gutter, 1, layout, tuple(starts_by_page))
+    return PrintedBook(data, at, fillers.pages if fillers is not None else 0, gutter, 1, layout, tuple(starts_by_page))
 
 
 def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:
