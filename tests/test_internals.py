@@ -138,3 +138,33 @@ def test_every_cache_names_modules_that_exist() -> None:
         for entry in entries:
             assert keys._files(entry), f"cache/keys.py: {cache} names {entry}, which is not in src/bookmaker"
     assert set(keys.CODE) == set(keys.LIBRARIES)
+
+
+def test_weasyprint_warnings_go_to_the_layout_on_their_own_thread() -> None:
+    """One handler on WeasyPrint's logger for the process, not one per layout: each layout
+    collects what its own thread logs (the preview server lays out while other threads run)."""
+    import threading
+
+    from weasyprint.logger import LOGGER
+
+    from bookmaker.backends.pdf import backend
+
+    barrier = threading.Barrier(2)
+    got: dict[str, list[str]] = {}
+
+    def lay_out(name: str) -> None:
+        with backend.collected() as messages:
+            barrier.wait()
+            LOGGER.warning("from %s", name)
+            with backend.collected() as inner:
+                LOGGER.warning("inner %s", name)
+            barrier.wait()
+        got[name] = messages + inner
+
+    threads = [threading.Thread(target=lay_out, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == {"a": ["from a", "inner a"], "b": ["from b", "inner b"]}
+    assert LOGGER.handlers.count(backend._COLLECT) == 1

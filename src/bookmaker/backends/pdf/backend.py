@@ -40,14 +40,43 @@ HB_SUBSET_NOTE = ("HarfBuzz subsetting is not installed, so WeasyPrint subsets f
 
 
 class _Collect(logging.Handler):
+    """WeasyPrint's warnings, to whichever layout on the same thread is collecting them.
+
+    Installed once on WeasyPrint's logger (`collected`), never added and removed per call: the
+    preview server lays out on one thread while others run, and a handler per call would catch
+    the other threads' messages too.
+    """
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.local = threading.local()
 
     def emit(self, record: logging.LogRecord) -> None:
+        messages: list[str] | None = getattr(self.local, "messages", None)
         message = record.getMessage()
-        if not message.startswith(_NO_HB_SUBSET):
-            self.messages.append(message)
+        if messages is not None and not message.startswith(_NO_HB_SUBSET):
+            messages.append(message)
+
+
+_COLLECT = _Collect()
+_COLLECT_LOCK = threading.Lock()
+
+
+@contextmanager
+def collected() -> Iterator[list[str]]:
+    """The messages WeasyPrint logs on this thread inside the block (nested blocks each get theirs)."""
+    from weasyprint.logger import LOGGER
+
+    with _COLLECT_LOCK:
+        if _COLLECT not in LOGGER.handlers:
+            LOGGER.addHandler(_COLLECT)
+    outer = getattr(_COLLECT.local, "messages", None)
+    messages: list[str] = []
+    _COLLECT.local.messages = messages
+    try:
+        yield messages
+    finally:
+        _COLLECT.local.messages = outer
 
 
 _ANCHOR = re.compile(r"(?:Anchor defined twice|No anchor)[^:#]*[:#]\s*'?#?([\w.:-]+)")
@@ -170,27 +199,20 @@ class PdfBackend:
         `FontConfiguration` (PrintFonts.hold) for a process that lays out again and again;
         by default a new one."""
         from weasyprint import HTML
-        from weasyprint.logger import LOGGER
         from weasyprint.text.fonts import FontConfiguration
 
         missing_libraries(ctx.reporter)
         (page,) = rendered.pages
         assets = {a.href: a for a in rendered.assets}
-        collect = _Collect()
-        LOGGER.addHandler(collect)
-        try:
+        with collected() as messages:
             html = HTML(string=page.content, base_url=BASE_URL, url_fetcher=_fetcher(assets))
             with patched():
                 document = html.render(font_config=font_config if font_config is not None else FontConfiguration())
-        finally:
-            LOGGER.removeHandler(collect)
-        report_messages(collect.messages, ctx)
+        report_messages(messages, ctx)
         return document
 
     def write_document(self, document: Any, ctx: BuildContext) -> bytes:
         """PDF bytes under the book's print profile: metadata, links, bookmarks, PDF/X variant."""
-        from weasyprint.logger import LOGGER
-
         config = ctx.book.config
         profile = config.print.profile
         stamp = ctx.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -205,14 +227,9 @@ class PdfBackend:
             if not profile.bookmarks:
                 page.bookmarks = []
         identifier = hashlib.md5(config.identifier.encode("utf-8")).hexdigest().encode("ascii")
-        collect = _Collect()
-        LOGGER.addHandler(collect)
-        try:
-            with patched():
-                data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
-        finally:
-            LOGGER.removeHandler(collect)
-        report_messages(collect.messages, ctx)
+        with collected() as messages, patched():
+            data: bytes = document.write_pdf(pdf_identifier=identifier, pdf_variant=profile.pdf_variant)
+        report_messages(messages, ctx)
         if not data.startswith(b"%PDF-"):
             raise OutputError.at(config.root, None, "WeasyPrint did not produce a PDF")
         return data
