@@ -33,6 +33,7 @@ def merge(pieces: Sequence[bytes], cross_links: Sequence[tuple[int, CrossLink]],
     first = readers[0]
     writer.pdf_header = first.pdf_header
     root = first.trailer["/Root"].get_object()
+    assert isinstance(root, DictionaryObject)
     for key in ("/Lang", "/OutputIntents", "/Metadata", "/MarkInfo", "/ViewerPreferences", "/PageMode"):
         if key in root:
             writer.root_object[NameObject(key)] = root[key].clone(writer)

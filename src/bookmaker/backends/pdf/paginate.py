@@ -136,13 +136,13 @@ def _parts_pass(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[t
     backend = PdfBackend()
     done: dict[str, Any] = {}
 
-    def with_assets(rendered: Any) -> Any:
+    def with_assets(rendered: Rendered) -> Rendered:
         return replace(rendered, assets=converted) if converted is not None else rendered
 
     def on_counted(counts: list[int], starts: list[tuple[int, ...]]) -> None:
         folios, first = {}, 1
-        for part, part_starts, count in zip(parts, starts, counts):
-            folios.update({ch.id: first + s for ch, s in zip(part, part_starts)})
+        for chapters, part_starts, count in zip(parts, starts, counts):
+            folios.update({ch.id: first + s for ch, s in zip(chapters, part_starts)})
             first += count
         rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, folios)))
         # the front part's PDF gives the book its metadata, build time included
@@ -234,7 +234,7 @@ def cmyk_assets(rendered: Rendered, ctx: BuildContext) -> Rendered:
     return replace(rendered, assets=tuple(assets))
 
 
-def _block_texts(book: Any) -> Iterator[str]:
+def _block_texts(book: Book) -> Iterator[str]:
     """Every string of every block of the book (the HTML the print document is made of)."""
     for chapter in book.chapters:
         for block in chapter.blocks:
@@ -244,5 +244,5 @@ def _block_texts(book: Any) -> Iterator[str]:
                     yield value
 
 
-def _has_math(book: Any) -> bool:
+def _has_math(book: Book) -> bool:
     return any("<math" in text for text in _block_texts(book))

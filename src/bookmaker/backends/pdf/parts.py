@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ...core.context import BuildContext
+from ...core.errors import Diagnostic
 from ...core.model import Book, Chapter, FigureBlock, PageContent
-from ...render.layout import Asset, PrintDocument, render_print
+from ...render.layout import Asset, PrintDocument, Rendered, render_print
 from .backend import PdfBackend
 from .wp_internals import layout_summary
 
@@ -94,9 +95,9 @@ class LaidOutPart:
     starts: tuple[int, ...]  # each chapter's first page in the part (0-based)
     first_folio: int
     pdf: bytes = field(repr=False)
-    layout: list[Any] = field(repr=False)  # preflight's per-page boxes
+    layout: list[PageContent] = field(repr=False)  # preflight's per-page boxes
     cross_links: tuple[CrossLink, ...] = ()
-    warnings: tuple[Any, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
@@ -117,7 +118,7 @@ def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
     return tuple(taken)
 
 
-def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None) -> tuple[bytes, list[Any], tuple[CrossLink, ...]]:
+def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None) -> tuple[bytes, list[PageContent], tuple[CrossLink, ...]]:
     pages = list(document.pages)
     if drops_last:
         pages = pages[:-1]
@@ -128,7 +129,7 @@ def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int =
     return backend.write_document(document, ctx), layout_summary(document), cross
 
 
-def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Any:
+def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Rendered:
     rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=index == len(parts) - 1))
     return replace(rendered, assets=assets) if assets is not None else rendered
 
@@ -153,7 +154,7 @@ def _assets_key(assets: Sequence[Asset]) -> str:
     return entry_key(*(part for a in assets for part in (a.href, a.media_type, a.data)))
 
 
-def part_keys(ctx: BuildContext, rendered: Sequence[Any], *extra: str) -> list[str | None]:
+def part_keys(ctx: BuildContext, rendered: Sequence[Rendered], *extra: str) -> list[str | None]:
     if ctx.cache is None or not rendered:
         return [None] * len(rendered)
     from ...cache.build import entry_key

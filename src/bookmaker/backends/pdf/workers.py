@@ -15,8 +15,9 @@ import traceback
 from typing import Any, Callable, Protocol, Sequence
 
 from ...core.context import BuildContext
-from ...core.errors import BookError, OutputError
-from ...render.layout import Asset
+from ...core.errors import BookError, Diagnostic, OutputError
+from ...core.model import PageContent
+from ...render.layout import Asset, Rendered
 from . import parts
 from .backend import PdfBackend
 from .parts import LaidOutPart
@@ -57,8 +58,8 @@ class _Folios:
         return layout_hooks(self._pages, self._margin_state)
 
 
-def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered: Sequence[Any],
-              chapter_ids: Sequence[Sequence[str]], index: int) -> tuple[bytes, list[Any], tuple[parts.CrossLink, ...], tuple[Any, ...]]:
+def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered: Sequence[Rendered],
+              chapter_ids: Sequence[Sequence[str]], index: int) -> tuple[bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...]]:
     """Lay out and write part `index`: (pdf, preflight layout, cross links, warnings)."""
     import gc
 
@@ -73,7 +74,7 @@ def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered:
     return pdf, layout, cross, tuple(ctx.reporter.warnings[before:])
 
 
-def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Any], chapter_ids: Sequence[Sequence[str]]) -> None:
+def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_ids: Sequence[Sequence[str]]) -> None:
     """A forked process laying out the parts it is given, one after another.
 
     One process keeps its warm caches (Pango's shaping, the hyphenation dictionary's words) from
@@ -115,7 +116,7 @@ class _Agreement:
         return 1 + sum(self.counts[j] for j in range(index))
 
 
-Done = tuple[int, bytes, list[Any], tuple[Any, ...], tuple[Any, ...]]  # (part, pdf, layout, cross links, warnings)
+Done = tuple[int, bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...]]  # (part, pdf, layout, cross links, warnings)
 
 
 class Runner(Protocol):
@@ -155,7 +156,7 @@ class SerialRunner:
     novel benchmark; the cause was not found), so one job uses no worker.
     """
 
-    def __init__(self, ctx: BuildContext, rendered: Sequence[Any], ids: Sequence[Sequence[str]], agreement: _Agreement) -> None:
+    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement) -> None:
         self.ctx, self.rendered, self.ids = ctx, rendered, ids
         self.folios = _Folios(_Direct(agreement))
         self.backend = PdfBackend()
@@ -182,7 +183,7 @@ class SerialRunner:
 class ForkedRunner:
     """Parts handed in order to at most `jobs` forked workers, each keeping its warm caches."""
 
-    def __init__(self, ctx: BuildContext, rendered: Sequence[Any], ids: Sequence[Sequence[str]], agreement: _Agreement, jobs: int) -> None:
+    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement, jobs: int) -> None:
         import multiprocessing
 
         self.fork = multiprocessing.get_context("fork")
@@ -219,7 +220,7 @@ class ForkedRunner:
         done: list[Done] = []
         for conn in wait(list(self.busy)):
             try:
-                message = conn.recv()
+                message: Any = conn.recv()  # type: ignore[union-attr,call-arg]  # wait() gives back the pipes it was given
             except EOFError:
                 process = self.workers.pop(conn)
                 process.join()
