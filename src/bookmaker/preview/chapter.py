@@ -11,7 +11,7 @@ against the other chapters' ids as the full build does (crossref.py), then write
   the full book (from the page map, see pagemap.py) with the book's gutter. Links to other
   chapters point at their preview PDFs beside it (the server points them at its chapter pages).
 
-The server (serve.py) calls the same `write_html` and `write_pdf`.
+The server calls the same `write_html` (builder.py) and `write_pdf` (printer.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ..core.model import BookConfig
 
 if TYPE_CHECKING:
+    from ..core.errors import BookError
     from .workspace import Entry, Snapshot
 
 
@@ -40,6 +41,12 @@ class ChapterState:
     def as_json(self) -> str:
         data = {k: v for k, v in self.__dict__.items()}
         return json.dumps(data)
+
+
+def error_lines(exc: BookError) -> tuple[str, ...]:
+    """A failure as its page shows it (`ChapterState.errors`, `print_errors`): a line per diagnostic."""
+    return tuple(str(d) for d in exc.diagnostics)
+
 
 _STYLE = """
 :root { color-scheme: light; --ink: #1d232b; --muted: #66707c; --line: #d8dde3; --bad: #9b1c1c; --bad-bg: #fdecec; }
