@@ -1,5 +1,5 @@
 """The print fonts: a manuscript's scripts print in real, embedded fonts, and a letter no print font
-has is one located warning (glyphs.py), never a silent empty box."""
+has is one located warning (render/glyphs/), never a silent empty box."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, build_book, need, which
 
 from bookmaker.core.errors import Reporter
 from bookmaker.render import glyphs
+from bookmaker.render.glyphs import coverage as glyph_coverage
+from bookmaker.render.glyphs import fonts as glyph_fonts
 from bookmaker.transform.book import load_book
+
+from .conftest import ROOT, build_book, need, which
 
 CHARIS = ROOT / "layouts" / "fonts" / "CharisSIL-Regular.ttf"
 NOTO_MONO = Path("/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf")
@@ -299,7 +302,7 @@ def test_coverage_is_cached_per_font_file(tmp_path: Path, monkeypatch: pytest.Mo
     def unread(_: glyphs.PrintFont) -> tuple[tuple[int, int], ...]:
         raise AssertionError("read the font again")
 
-    monkeypatch.setattr(glyphs, "_cmap_ranges", unread)
+    monkeypatch.setattr(glyph_coverage, "_cmap_ranges", unread)
     assert glyphs.coverages([font]) == (first,)  # a later build reads the cache, not the font
     stat = font.file.stat()
     os.utime(font.file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -312,17 +315,17 @@ def test_the_resolved_chain_is_reused_until_fontconfig_changes(tmp_path: Path, m
     monkeypatch.setenv("BOOKMAKER_CACHE_DIR", str(tmp_path / "cache"))
     css = (ROOT / "layouts" / "print.css").read_text(encoding="utf-8")
     calls = []
-    resolve_now = glyphs._resolve_now
+    resolve_now = glyph_fonts._resolve_now
 
     def counted(*args: object) -> object:
         calls.append(args)
         return resolve_now(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(glyphs, "_resolve_now", counted)
+    monkeypatch.setattr(glyph_fonts, "_resolve_now", counted)
     first = glyphs.chains_for(css, ROOT / "layouts")
     again = glyphs.chains_for(css, ROOT / "layouts")
     assert len(calls) == 1 and again == first == chains  # the second build asked fontconfig nothing
-    monkeypatch.setattr(glyphs, "fontconfig_state", lambda: "a font was installed")
+    monkeypatch.setattr(glyph_fonts, "fontconfig_state", lambda: "a font was installed")
     assert glyphs.chains_for(css, ROOT / "layouts") == first and len(calls) == 2
     assert glyphs.chains_for(css + "\n/* edited */", ROOT / "layouts") == first and len(calls) == 3
 

@@ -8,13 +8,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, Built
 from PIL import Image as PILImage
 from PIL import ImageFile
 
 from bookmaker.core.errors import ImageError, Reporter
 from bookmaker.transform.book import load_book
 from bookmaker.transform.images import fit, placeholder_pixels
+
+from .conftest import ROOT, Built
 
 
 def test_fit_keeps_aspect_and_stays_in_the_box() -> None:
@@ -122,7 +123,7 @@ def test_png_data_reaches_the_pdf_unchanged(mode: str, save: dict[str, object], 
     if stream is not None:
         assert stream in data  # one IDAT chunk here: the file's own bytes
     if source.mode.startswith("I"):
-        return  # WeasyPrint cannot write 16-bit images at all; images.py makes them 8-bit first
+        return  # WeasyPrint cannot write 16-bit images at all; images/normalise.py makes them 8-bit first
     html = f'<img src="data:image/png;base64,{base64.b64encode(data).decode()}" style="width:37px">'
     with wp_internals.patched():
         pdf = HTML(string=html).write_pdf()

@@ -234,12 +234,13 @@ def test_rebuild_lays_out_only_the_edited_part_and_gives_the_same_bytes(kdp_book
     last = sorted((book_dir / "chapters").glob("*.md"))[-1]
     last.write_text(last.read_text(encoding="utf-8") + "\nOne more short line.\n", encoding="utf-8")
 
-    from bookmaker.transform import images
+    # placeholder_image looks draw_placeholder up in its own module
+    from bookmaker.transform.images import placeholder
 
     def no_drawing(*args: object, **kwargs: object) -> bytes:
         raise AssertionError("a placeholder was drawn again")
 
-    monkeypatch.setattr(images, "draw_placeholder", no_drawing)
+    monkeypatch.setattr(placeholder, "draw_placeholder", no_drawing)
     outputs = build(book_dir, out, jobs=2)
     after = {p.name for p in parts_dir.iterdir()}
     assert len(after - before) == 2  # one part laid out again: its .json and .bin

@@ -6,7 +6,7 @@
 | PDF parts (build.py) | `<out>/.bookmaker-cache/parts` | the part's HTML, its assets, the profile, the identifier or the print fonts change, or `code_key("parts")`; a part whose first folio moved is laid out again |
 | page map (pagemap.py) | the user cache folder | the whole map: book.toml, a layout file print uses, or `code_key("pagemap")`; a chapter's span: its text, title, number, kind, label, being last, or an image it shows |
 | ids (transform/crossref.py) | the user cache folder | the chapter's file name or text change, or `code_key("ids")` |
-| glyph coverage (render/glyphs.py) | the user cache folder | a font file's size or time, or fontconfig's folders change |
+| glyph coverage (render/glyphs/coverage.py) | the user cache folder | a font file's size or time, or fontconfig's folders change |
 | font configuration (backends/pdf/backend.py) | memory, one server's life | the @font-face rules, the font files or fontconfig's state change |
 
 `code_key(cache)` stands for the code that computes the cache's entries: the bytes of its
@@ -27,10 +27,10 @@ PACKAGE = Path(__file__).resolve().parents[1]  # src/bookmaker
 
 # Modules (files or packages, inside src/bookmaker) whose code decides each cache's entries.
 CODE: dict[str, tuple[str, ...]] = {
-    "images": ("transform/images.py", "transform/decode.py", "transform/svg"),
+    "images": ("transform/images", "transform/decode.py", "transform/svg"),
     "parts": ("backends/pdf", "checks/preflight.py"),  # every WeasyPrint patch changes the PDF; preflight's boxes are kept with a part
     "pagemap": ("render", "transform", "backends/pdf"),  # what decides where print pages break
-    "ids": ("transform/markdown.py", "transform/sanitize.py", "transform/links.py", "transform/crossref.py"),
+    "ids": ("transform/markdown", "transform/sanitize.py", "transform/links.py", "transform/crossref.py"),
 }
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "images": ("pillow",),

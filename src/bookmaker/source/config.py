@@ -7,7 +7,7 @@ import difflib
 import re
 import tomllib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -258,6 +258,21 @@ def _stable_identifier(title: str, authors: tuple[str, ...]) -> str:
 
 def load_config(root: Path) -> BookConfig:
     path = root / CONFIG_NAME
+    text, data = _read(path, root)
+    problems = _Problems(path, _key_lines(text))
+    values, print_values, overrides = _tables(data, problems)
+    _check_paths(root, values, problems)
+    settings = PrintSettings()
+    if not problems.found:
+        settings = _print_settings(print_values, overrides, lambda k, m: problems.report("print", k, m))
+    if problems.found:
+        raise ConfigError(*problems.found)
+    _complete(values)
+    return BookConfig(root=root, print=settings, **values)
+
+
+def _read(path: Path, root: Path) -> tuple[str, dict[str, Any]]:
+    """book.toml's text and what it holds; no file, bad UTF-8 or bad TOML is one error at once."""
     if not path.is_file():
         raise ConfigError.at(path, None, f"no {CONFIG_NAME} found; is '{root}' a book folder?")
     raw = path.read_bytes()
@@ -267,7 +282,7 @@ def load_config(root: Path) -> BookConfig:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError.at(path, line, f"not valid UTF-8 (byte offset {exc.start})") from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
@@ -275,62 +290,75 @@ def load_config(root: Path) -> BookConfig:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg) or "invalid TOML"
         raise ConfigError.at(path, line, f"TOML syntax error: {msg}") from None
 
-    where = _key_lines(text)
-    problems: list[Diagnostic] = []
-    values: dict[str, Any] = {}
-    print_values: dict[str, Any] = {}
 
-    def report(table: str, key: str, message: str) -> None:
+@dataclass
+class _Problems:
+    """Every problem of one book.toml, each at the line of its key (else of its table)."""
+
+    path: Path
+    where: dict[tuple[str, str], int]  # _key_lines
+    found: list[Diagnostic] = field(default_factory=list)
+
+    def report(self, table: str, key: str, message: str) -> None:
+        where = self.where
         line = where.get((table, key)) or where.get(("", table)) if table else where.get((table, key))
-        problems.append(Diagnostic(SourceLocation(path, line), message))
+        self.found.append(Diagnostic(SourceLocation(self.path, line), message))
 
-    def take(table: str, schema: dict[str, _Key], data: dict[str, Any], into: dict[str, Any]) -> None:
+    def take(self, table: str, schema: dict[str, _Key], data: dict[str, Any], into: dict[str, Any]) -> None:
+        """Each key of `data` parsed by `schema` into `into`; unknown, invalid and missing keys reported."""
         prefix = f"{table}." if table else ""
         for key, value in data.items():
             if (table, key) in (("", "print"), ("print", "overrides")):
                 continue
             spec = schema.get(key)
             if spec is None:
-                report(table, key, f"unknown key '{prefix}{key}'{_suggest(key, schema)}")
+                self.report(table, key, f"unknown key '{prefix}{key}'{_suggest(key, schema)}")
                 continue
             try:
                 into[spec.field or key] = spec.parse(value)
             except _Invalid as exc:
-                report(table, key, f"'{prefix}{key}': {exc}")
+                self.report(table, key, f"'{prefix}{key}': {exc}")
         for key, spec in schema.items():
             if spec.required and key not in data:
-                problems.append(Diagnostic(SourceLocation(path, where.get(("", table)) if table else 1), f"missing required key '{prefix}{key}'"))
+                line = self.where.get(("", table)) if table else 1
+                self.found.append(Diagnostic(SourceLocation(self.path, line), f"missing required key '{prefix}{key}'"))
 
-    take("", _TOP, data, values)
+
+def _tables(data: dict[str, Any], problems: _Problems) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The top-level keys, [print] and [print.overrides], each parsed by its schema."""
+    values: dict[str, Any] = {}
+    print_values: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    problems.take("", _TOP, data, values)
     print_table = data.get("print", {})
     if not isinstance(print_table, dict):
-        report("", "print", "'print' must be a table: [print]")
+        problems.report("", "print", "'print' must be a table: [print]")
         print_table = {}
-    take("print", _PRINT, print_table, print_values)
+    problems.take("print", _PRINT, print_table, print_values)
     overrides_table = print_table.get("overrides", {})
-    overrides: dict[str, Any] = {}
     if not isinstance(overrides_table, dict):
-        report("print", "overrides", "'print.overrides' must be a table: [print.overrides]")
+        problems.report("print", "overrides", "'print.overrides' must be a table: [print.overrides]")
         overrides_table = {}
-    take("print.overrides", _OVERRIDES, overrides_table, overrides)
+    problems.take("print.overrides", _OVERRIDES, overrides_table, overrides)
+    return values, print_values, overrides
 
+
+def _check_paths(root: Path, values: dict[str, Any], problems: _Problems) -> None:
+    """The cover (its line kept, for later errors about it) and the layouts folder book.toml names."""
     if "cover" in values:
-        values["cover_line"] = where.get(("", "cover"))
-        _check_cover(root, values["cover"], lambda m: report("", "cover", m))
+        values["cover_line"] = problems.where.get(("", "cover"))
+        _check_cover(root, values["cover"], lambda m: problems.report("", "cover", m))
     if "layouts" in values:
-        values["layouts"] = _check_layouts(root, values["layouts"], lambda m: report("", "layouts", m))
-    settings = PrintSettings()
-    if not problems:
-        settings = _print_settings(print_values, overrides, lambda k, m: report("print", k, m))
-    if problems:
-        raise ConfigError(*problems)
+        values["layouts"] = _check_layouts(root, values["layouts"], lambda m: problems.report("", "layouts", m))
 
+
+def _complete(values: dict[str, Any]) -> None:
+    """What book.toml may leave out: the identifier (from the ISBN, else the title and authors), the optional texts."""
     if "identifier" not in values:
         isbn = values.get("isbn")
         values["identifier"] = f"urn:isbn:{isbn}" if isbn else _stable_identifier(values["title"], values["authors"])
     for optional in ("publisher", "date", "rights", "description"):
         values.setdefault(optional, "")
-    return BookConfig(root=root, print=settings, **values)
 
 
 def _check_cover(root: Path, src: str, report: Callable[[str], None]) -> None:

@@ -113,7 +113,7 @@ def clean(html: str, image_hrefs: Collection[str], images: Mapping[str, Image] |
     for table in wrapper.iter("table"):  # as Markdown tables: many columns are set across the measure
         if max((len(row.findall("td")) + len(row.findall("th")) for row in table.iter("tr")), default=0) >= WIDE_TABLE:
             table.set("class", " ".join(filter(None, [table.get("class"), "wide"])))
-    if keep:  # markers of the renderer's own HTML (markdown._trusted): say which stand in phrasing content
+    if keep:  # markers of the renderer's own HTML (markdown/rules.py `_trusted`): say which stand in phrasing content
         for span in wrapper.iter("span"):
             if (span.get("class") or "").startswith(keep) and any(a.tag in PHRASING_ONLY for a in span.iterancestors()):
                 span.set("class", span.get("class") + " inline")

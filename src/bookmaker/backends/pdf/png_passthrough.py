@@ -6,10 +6,10 @@ non-interlaced greyscale or RGB PNG the IDAT chunks of the original file are alr
 stream, so the decode and the compression (about 12 ms for a 1350 x 900 image, 6 s of the 505-photo
 book's 22 s) are work for nothing. The pixels in the PDF are the same (tests/test_images.py).
 
-Every image bookmaker hands WeasyPrint went through `images.py`, which writes such PNGs. Anything
-else (palette, 16-bit, low bit depth, interlaced, alpha, an image WeasyPrint resized) takes
-WeasyPrint's own path. Installed by `wp_internals.patched`, for the WeasyPrint version it was
-written for.
+Every image bookmaker hands WeasyPrint went through `transform/images/normalise.py`, which writes
+such PNGs. Anything else (palette, 16-bit, low bit depth, interlaced, alpha, an image WeasyPrint
+resized) takes WeasyPrint's own path. Installed by `wp_internals.patched`, for the WeasyPrint
+version it was written for.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def print_math(xhtml: str, font_size_pt: float, fill: str = "black", files: dict
 
     A display formula is wrapped in `<div class="math-display">` (a `<span>` of that class when
     it sits inside a paragraph), which the stylesheet centres, unless it opens an element of that
-    class already (as markdown.py's display blocks do). Text without `<math` comes
+    class already (as markdown/rules.py's display blocks do). Text without `<math` comes
     back as it is, at the cost of one substring search. `fill` is the ink, e.g.
     "device-cmyk(0 0 0 1)" for a CMYK printer. With `files`, each formula is an `<img>` of an SVG
     file added to it instead (image_svg), in black ink.
