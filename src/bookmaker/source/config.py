@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import re
 import tomllib
@@ -13,165 +12,10 @@ from typing import Any, Callable
 
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
 from ..core.model import BookConfig, PrintSettings
+from . import values
+from .values import parse_length, parse_trim
 
 CONFIG_NAME = "book.toml"
-
-_UNITS = {"in": 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54, "pt": 1 / 72}
-_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)\s*$")
-_TRIM = re.compile(
-    r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)\s*$", re.IGNORECASE
-)
-_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
-_SIDES = ("top", "bottom", "outside", "inside")
-_VARIANTS = ("pdf/x-1a", "pdf/x-3", "pdf/x-4", "none")
-
-
-class _Invalid(ValueError):
-    pass
-
-
-def parse_length(value: Any) -> float:
-    """'0.75in', '19mm', '10.5pt' -> inches."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 or isinstance(value, str) and value.strip().startswith("-"):
-        raise _Invalid(f"must not be negative, got {value!r}")
-    if not isinstance(value, str) or not (m := _LENGTH.match(value)):
-        raise _Invalid(f"expected a length such as '0.75in', '19mm' or '10pt', got {value!r}")
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
-def parse_trim(value: Any) -> tuple[float, float]:
-    """'6in x 9in', '6 x 9 in', '148mm x 210mm' -> (width, height) in inches."""
-    if not isinstance(value, str) or not (m := _TRIM.match(value)):
-        raise _Invalid(f"expected a trim size such as '6in x 9in', got {value!r}")
-    w_unit = (m.group(2) or m.group(4)).lower()
-    h_unit = m.group(4).lower()
-    return float(m.group(1)) * _UNITS[w_unit], float(m.group(3)) * _UNITS[h_unit]
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"expected a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _str_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _Invalid(f"expected a list of non-empty strings, got {value!r}")
-    return tuple(v.strip() for v in value)
-
-
-def _date(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            pass
-    raise _Invalid(f"expected a date such as 2026-11-26, got {value!r}")
-
-
-def _language(value: Any) -> str:
-    value = _str(value)
-    if not _LANG.match(value):
-        raise _Invalid(f"expected a BCP 47 language tag such as 'en' or 'en-GB', got {value!r}")
-    return value
-
-
-def _font_size(value: Any) -> float:
-    size_in = parse_length(value)
-    pt = size_in * 72
-    if not 7 <= pt <= 24:
-        raise _Invalid(f"body font size must be between 7pt and 24pt, got {value!r}")
-    return pt
-
-
-def _isbn(value: Any) -> str:
-    """ISBN-13 (or ISBN-10) with a valid check digit; returned as 13 digits."""
-    digits = re.sub(r"[\s-]", "", str(value)).upper()
-    if re.fullmatch(r"\d{9}[\dX]", digits):
-        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
-        if total % 11 == 0:
-            core = "978" + digits[:9]
-            check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10
-            return core + str(check)
-    elif re.fullmatch(r"\d{13}", digits):
-        if sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10 == 0:
-            return digits
-    raise _Invalid(f"{value!r} is not a valid ISBN (check the digits and the check digit)")
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {value!r}")
-    return value
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _Invalid(f"expected a whole number of at least 1, got {value!r}")
-    return value
-
-
-def _dpi(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Invalid(f"expected a whole number of dots per inch, got {value!r}")
-    return value
-
-
-def _bleed(value: Any) -> float:
-    if value == 0 or value == "0":
-        return 0.0
-    return parse_length(value)
-
-
-def _sides(value: Any) -> tuple[str, ...]:
-    sides = _str_list(value)
-    bad = [s for s in sides if s not in _SIDES]
-    if bad:
-        raise _Invalid(f"bleed sides are {', '.join(_SIDES)}; got {', '.join(bad)}")
-    return sides
-
-
-def _variant(value: Any) -> str | None:
-    if value not in _VARIANTS:
-        raise _Invalid(f"expected one of {', '.join(_VARIANTS)}, got {value!r}")
-    return None if value == "none" else value
-
-
-def _colour(value: Any) -> str:
-    if value not in ("rgb", "cmyk"):
-        raise _Invalid(f"expected 'rgb' or 'cmyk', got {value!r}")
-    return value
-
-
-def _gutter(value: Any) -> tuple[tuple[int, float], ...]:
-    if not isinstance(value, list) or not value:
-        raise _Invalid('expected a list of [most pages, "inside margin"] pairs, e.g. [[150, "0.375in"], [300, "0.5in"]]')
-    bands = []
-    for band in value:
-        if not (isinstance(band, list) and len(band) == 2):
-            raise _Invalid(f"each gutter band is [most pages, \"inside margin\"], got {band!r}")
-        bands.append((_count(band[0]), parse_length(band[1])))
-    return tuple(sorted(bands))
-
-
-def _choice(value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise _Invalid(f"expected one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
-    return value
-
-
-def _profile(value: Any) -> str:
-    from ..core.profiles import PROFILES
-
-    if value not in PROFILES:
-        raise _Invalid(f"expected one of {', '.join(sorted(PROFILES))}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -182,25 +26,25 @@ class _Key:
 
 
 _TOP: dict[str, _Key] = {
-    "title": _Key(_str, required=True),
-    "subtitle": _Key(_str),
-    "authors": _Key(_str_list, required=True),
-    "language": _Key(_language, required=True),
-    "identifier": _Key(_str),
-    "publisher": _Key(_str),
-    "date": _Key(_date),
-    "rights": _Key(_str),
-    "description": _Key(_str),
-    "chapter_label": _Key(_str),
-    "chapters": _Key(_str_list, field="order"),
-    "cover": _Key(_str),
-    "credits": _Key(_str_list),
-    "accessibility_summary": _Key(_str),
-    "edition": _Key(_str),
-    "isbn": _Key(_isbn),
-    "allow_remote_images": _Key(_bool),
-    "pending_images": _Key(_str_list),
-    "layouts": _Key(_str),  # checked against the book folder in load_config (_check_layouts)
+    "title": _Key(values.text, required=True),
+    "subtitle": _Key(values.text),
+    "authors": _Key(values.text_list, required=True),
+    "language": _Key(values.language, required=True),
+    "identifier": _Key(values.text),
+    "publisher": _Key(values.text),
+    "date": _Key(values.date),
+    "rights": _Key(values.text),
+    "description": _Key(values.text),
+    "chapter_label": _Key(values.text),
+    "chapters": _Key(values.text_list, field="order"),
+    "cover": _Key(values.text),
+    "credits": _Key(values.text_list),
+    "accessibility_summary": _Key(values.text),
+    "edition": _Key(values.text),
+    "isbn": _Key(values.isbn),
+    "allow_remote_images": _Key(values.boolean),
+    "pending_images": _Key(values.text_list),
+    "layouts": _Key(values.text),  # checked against the book folder in load_config (_check_layouts)
 }
 
 _PRINT: dict[str, _Key] = {
@@ -209,27 +53,27 @@ _PRINT: dict[str, _Key] = {
     "margin_bottom": _Key(parse_length),
     "margin_inside": _Key(parse_length),
     "margin_outside": _Key(parse_length),
-    "font_size": _Key(_font_size, field="font_size_pt"),
-    "profile": _Key(_profile),
-    "interior": _Key(lambda v: _choice(v, ("black-and-white", "colour"))),
+    "font_size": _Key(values.font_size, field="font_size_pt"),
+    "profile": _Key(values.profile_name),
+    "interior": _Key(lambda v: values.choice(v, ("black-and-white", "colour"))),
 }
 
 # [print.overrides]: any setting of the chosen print profile (see profiles.py).
 _OVERRIDES: dict[str, _Key] = {
-    "bleed": _Key(_bleed),
-    "bleed_sides": _Key(_sides),
-    "marks": _Key(_bool),
-    "bookmarks": _Key(_bool),
-    "annotations": _Key(_bool),
-    "page_multiple": _Key(_count),
-    "min_pages": _Key(_count),
-    "max_pages": _Key(_count),
-    "last_page_blank": _Key(_bool),
+    "bleed": _Key(values.bleed),
+    "bleed_sides": _Key(values.sides),
+    "marks": _Key(values.boolean),
+    "bookmarks": _Key(values.boolean),
+    "annotations": _Key(values.boolean),
+    "page_multiple": _Key(values.count),
+    "min_pages": _Key(values.count),
+    "max_pages": _Key(values.count),
+    "last_page_blank": _Key(values.boolean),
     "min_margin": _Key(parse_length),
-    "gutter": _Key(_gutter),
-    "min_image_dpi": _Key(_dpi),
-    "pdf_variant": _Key(_variant),
-    "colour": _Key(_colour),
+    "gutter": _Key(values.gutter),
+    "min_image_dpi": _Key(values.dpi),
+    "pdf_variant": _Key(values.variant),
+    "colour": _Key(values.colour),
 }
 
 
@@ -316,7 +160,7 @@ class _Problems:
                 continue
             try:
                 into[spec.field or key] = spec.parse(value)
-            except _Invalid as exc:
+            except values.Invalid as exc:
                 self.report(table, key, f"'{prefix}{key}': {exc}")
         for key, spec in schema.items():
             if spec.required and key not in data:

@@ -1,0 +1,166 @@
+"""The values book.toml may hold, each parsed and checked: lengths, trim sizes, languages, dates,
+ISBNs, counts, choices. Each parser returns the value or raises `Invalid` with what is wrong;
+config.py attaches the key and line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+_UNITS = {"in": 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54, "pt": 1 / 72}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)\s*$")
+_TRIM = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)?\s*[x×]\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)\s*$", re.IGNORECASE
+)
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+_SIDES = ("top", "bottom", "outside", "inside")
+_VARIANTS = ("pdf/x-1a", "pdf/x-3", "pdf/x-4", "none")
+
+
+class Invalid(ValueError):
+    pass
+
+
+def parse_length(value: Any) -> float:
+    """'0.75in', '19mm', '10.5pt' -> inches."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 or isinstance(value, str) and value.strip().startswith("-"):
+        raise Invalid(f"must not be negative, got {value!r}")
+    if not isinstance(value, str) or not (m := _LENGTH.match(value)):
+        raise Invalid(f"expected a length such as '0.75in', '19mm' or '10pt', got {value!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_trim(value: Any) -> tuple[float, float]:
+    """'6in x 9in', '6 x 9 in', '148mm x 210mm' -> (width, height) in inches."""
+    if not isinstance(value, str) or not (m := _TRIM.match(value)):
+        raise Invalid(f"expected a trim size such as '6in x 9in', got {value!r}")
+    w_unit = (m.group(2) or m.group(4)).lower()
+    h_unit = m.group(4).lower()
+    return float(m.group(1)) * _UNITS[w_unit], float(m.group(3)) * _UNITS[h_unit]
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def text_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise Invalid(f"expected a list of non-empty strings, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise Invalid(f"expected a date such as 2026-11-26, got {value!r}")
+
+
+def language(value: Any) -> str:
+    value = text(value)
+    if not _LANG.match(value):
+        raise Invalid(f"expected a BCP 47 language tag such as 'en' or 'en-GB', got {value!r}")
+    return value
+
+
+def font_size(value: Any) -> float:
+    size_in = parse_length(value)
+    pt = size_in * 72
+    if not 7 <= pt <= 24:
+        raise Invalid(f"body font size must be between 7pt and 24pt, got {value!r}")
+    return pt
+
+
+def isbn(value: Any) -> str:
+    """ISBN-13 (or ISBN-10) with a valid check digit; returned as 13 digits."""
+    digits = re.sub(r"[\s-]", "", str(value)).upper()
+    if re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+        if total % 11 == 0:
+            core = "978" + digits[:9]
+            check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10
+            return core + str(check)
+    elif re.fullmatch(r"\d{13}", digits):
+        if sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10 == 0:
+            return digits
+    raise Invalid(f"{value!r} is not a valid ISBN (check the digits and the check digit)")
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"expected true or false, got {value!r}")
+    return value
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Invalid(f"expected a whole number of at least 1, got {value!r}")
+    return value
+
+
+def dpi(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Invalid(f"expected a whole number of dots per inch, got {value!r}")
+    return value
+
+
+def bleed(value: Any) -> float:
+    if value == 0 or value == "0":
+        return 0.0
+    return parse_length(value)
+
+
+def sides(value: Any) -> tuple[str, ...]:
+    sides = text_list(value)
+    bad = [s for s in sides if s not in _SIDES]
+    if bad:
+        raise Invalid(f"bleed sides are {', '.join(_SIDES)}; got {', '.join(bad)}")
+    return sides
+
+
+def variant(value: Any) -> str | None:
+    if value not in _VARIANTS:
+        raise Invalid(f"expected one of {', '.join(_VARIANTS)}, got {value!r}")
+    return None if value == "none" else value
+
+
+def colour(value: Any) -> str:
+    if value not in ("rgb", "cmyk"):
+        raise Invalid(f"expected 'rgb' or 'cmyk', got {value!r}")
+    return value
+
+
+def gutter(value: Any) -> tuple[tuple[int, float], ...]:
+    if not isinstance(value, list) or not value:
+        raise Invalid('expected a list of [most pages, "inside margin"] pairs, e.g. [[150, "0.375in"], [300, "0.5in"]]')
+    bands = []
+    for band in value:
+        if not (isinstance(band, list) and len(band) == 2):
+            raise Invalid(f"each gutter band is [most pages, \"inside margin\"], got {band!r}")
+        bands.append((count(band[0]), parse_length(band[1])))
+    return tuple(sorted(bands))
+
+
+def choice(value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise Invalid(f"expected one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+    return value
+
+
+def profile_name(value: Any) -> str:
+    from ..core.profiles import PROFILES
+
+    if value not in PROFILES:
+        raise Invalid(f"expected one of {', '.join(sorted(PROFILES))}, got {value!r}")
+    return value
