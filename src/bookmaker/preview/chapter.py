@@ -133,9 +133,6 @@ def write_html(book: Book, chapter: Chapter, out: Path) -> HtmlPreview:
     return HtmlPreview(chapter, path, tuple(written))
 
 
-_CHAPTER_HREF = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
-
-
 def file_links(out: Path) -> LinkFor:
     """Links to other chapters, for a PDF on disk: their preview PDFs beside it."""
     return lambda other, fragment: (out / f"{other.slug}.pdf").resolve().as_uri() + f"#{fragment}"
@@ -143,6 +140,8 @@ def file_links(out: Path) -> LinkFor:
 
 def _relink(book: Book, chapter: Chapter, link: LinkFor) -> Chapter:
     """Links to other chapters leave the one-chapter document (inside it they would go nowhere)."""
+    from ..render.layout import CHAPTER_LINK  # the print document's own pattern for links between chapters
+
     others = {ch.slug: ch for ch in book.chapters if ch.id != chapter.id}
 
     def sub(m: re.Match[str]) -> str:
@@ -151,7 +150,7 @@ def _relink(book: Book, chapter: Chapter, link: LinkFor) -> Chapter:
             return m.group(0)
         return f'href="{html.escape(link(other, m.group(2) or other.id))}"'
 
-    blocks = tuple(HtmlBlock(_CHAPTER_HREF.sub(sub, b.html)) if isinstance(b, HtmlBlock) else b for b in chapter.blocks)
+    blocks = tuple(HtmlBlock(CHAPTER_LINK.sub(sub, b.html)) if isinstance(b, HtmlBlock) else b for b in chapter.blocks)
     return replace(chapter, blocks=blocks)
 
 

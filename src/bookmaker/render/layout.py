@@ -262,7 +262,7 @@ def render_epub(book: Book) -> Rendered:
     return Rendered("epub", tuple(pages), assets)
 
 
-_CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
+CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')
 
 
 @dataclass(frozen=True)
@@ -368,7 +368,7 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
         target = m.group(2) or anchors.get(m.group(1), "")
         return f'href="#{target}"'
 
-    content = _CHAPTER_LINK.sub(local, content)
+    content = CHAPTER_LINK.sub(local, content)
     if "<pre" in content:  # long code lines broken at the printed width, with a mark; print's fewer boxes (code.py)
         from ..transform.code import for_print
 
