@@ -209,10 +209,11 @@ def main() -> int:
     if args.only == "memory":
         return only_memory(args)
 
-    from bookmaker.cache import pagemap
     from bookmaker.core.errors import Reporter
+    from bookmaker.core.process import collector_paused
     from bookmaker.pipeline import build
     from bookmaker.preview.chapter import preview
+    from bookmaker.preview.fill import fill
 
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bookmaker-bench-"))
@@ -248,9 +249,10 @@ def main() -> int:
 
         # 2. PDF preview, same chapter, sample vs long book, each with its page map filled
         t = time.perf_counter()
-        pagemap.fill(big)
+        with collector_paused():  # as its own program (`python -m bookmaker.preview.fill`) runs it
+            fill(big)
         r["fill_big"] = time.perf_counter() - t
-        pagemap.fill(small)
+        fill(small)
         r["pdf_small"], r["pdf_small_runs"] = timed(lambda: preview(small, QUERY, work / "out-small", pdf=True, fill=False), args.runs)
         r["pdf_big"], r["pdf_big_runs"] = timed(lambda: preview(big, QUERY, work / "out-big", pdf=True, fill=False), args.runs)
         _, last = preview(big, QUERY, work / "out-big", pdf=True, fill=False)
@@ -282,7 +284,7 @@ def main() -> int:
 
 def only_memory(args: argparse.Namespace) -> int:
     """Part 4 alone, on the same long book with its page map filled, printed as Markdown rows."""
-    from bookmaker.cache import pagemap
+    from bookmaker.preview.fill import fill
 
     work = Path(tempfile.mkdtemp(prefix="bookmaker-bench-"))
     os.environ["BOOKMAKER_CACHE_DIR"] = str(work / "cache")
@@ -290,7 +292,7 @@ def only_memory(args: argparse.Namespace) -> int:
     try:
         big = generate(work / "long", args.chapters)
         slug = next((big / "chapters").glob("003-*.md")).stem
-        pagemap.fill(big)  # as in the full run: exact folios, no background layout during the saves
+        fill(big)  # as in the full run: exact folios, no background layout during the saves
         load_before = os.getloadavg()
         m = server_memory(big, work / "out-memory", slug, args.memory_warm_up, args.memory_saves)
         load_after = os.getloadavg()
@@ -365,7 +367,7 @@ Run by hand: `.venv/bin/python benchmarks/preview.py --write benchmarks/RESULTS-
 | the same from the command line (`bookmaker preview 3 --pdf`) | {r["pdf_big_cli"]:.2f} s vs {r["pdf_small_cli"]:.2f} s = {pdf_cli_ratio:.2f} × | within 1.5 × | {ok(pdf_cli_ratio <= 1.5)} |
 | `bookmaker serve`, long book: save → open page told its new page is written ({len(sh)} saves) | median {ms(statistics.median(sh))}, max {ms(max(sh))} | < 0.3 s | {ok(max(sh) < 0.3)} |
 | `bookmaker serve`, long book: save → new print pages pictured | median {ms(statistics.median(sp))}, max {ms(max(sp))} | (none) | |
-| background layout of the whole long book that fills the page map (`pagemap.fill`) | {r["fill_big"]:.1f} s | (never waited for) | |
+| background layout of the whole long book that fills the page map (`preview/fill.fill`) | {r["fill_big"]:.1f} s | (never waited for) | |
 {mem_rows}
 All runs (s), the warm-up first: EPUB build {", ".join(f"{t:.2f}" for t in r["epub_build_runs"])}; HTML preview
 {", ".join(f"{t:.3f}" for t in r["html_preview_runs"])}; PDF sample {", ".join(f"{t:.3f}" for t in r["pdf_small_runs"])};

@@ -5,37 +5,15 @@ Heavy libraries (WeasyPrint, ebooklib, Pillow) are imported only by the commands
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .core.errors import BookError, Reporter, grouped
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for one command, collected once at its end.
-
-    WeasyPrint builds millions of small objects for a long book; the collector, walking them again
-    and again while they are all alive, costs 10-20% of its layout. Pausing it is a switch of the
-    whole process, so only the process's owner flips it: these one-shot commands, and the layout
-    workers (backends/pdf/workers.py), processes of bookmaker's own. The library and the
-    long-running preview server leave the collector alone.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.collect()
+from .core.process import collector_paused
 
 
 def _print_warnings(reporter: Reporter, verbose: bool = False, notes: bool = True) -> None:

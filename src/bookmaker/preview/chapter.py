@@ -140,7 +140,9 @@ def file_links(out: Path) -> LinkFor:
 
 def _relink(book: Book, chapter: Chapter, link: LinkFor) -> Chapter:
     """Links to other chapters leave the one-chapter document (inside it they would go nowhere)."""
-    from ..render.layout import CHAPTER_LINK  # the print document's own pattern for links between chapters
+    from ..render.layout import (
+        CHAPTER_LINK,  # the print document's own pattern for links between chapters
+    )
 
     others = {ch.slug: ch for ch in book.chapters if ch.id != chapter.id}
 

@@ -76,8 +76,11 @@ def _main(argv: Sequence[str]) -> int:
         print("usage: python -m bookmaker.preview.fill BOOK_DIR", file=sys.stderr)
         return 2
     root = Path(argv[0])
+    from ..core.process import collector_paused
+
     try:
-        recorded = fill(root)
+        with collector_paused():  # this program owns its process, as the build command does
+            recorded = fill(root)
     except BookError as exc:
         for d in exc.diagnostics:
             print(str(d), file=sys.stderr)

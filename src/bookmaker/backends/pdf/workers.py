@@ -82,7 +82,7 @@ def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_
     """
     import gc
 
-    gc.disable()  # this process is bookmaker's own: see cli.collector_paused
+    gc.disable()  # this process is bookmaker's own: see core/process.collector_paused
     folios = _Folios(conn)
     backend = PdfBackend()
     try:
