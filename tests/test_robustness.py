@@ -17,9 +17,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, SAMPLE
 from PIL import Image as PILImage
 
+from bookmaker.core import resources
 from bookmaker.core.errors import (
     ConfigError,
     ImageError,
@@ -30,6 +30,8 @@ from bookmaker.core.errors import (
 from bookmaker.pipeline import build
 from bookmaker.render import layout
 from bookmaker.transform.book import load_book
+
+from .conftest import ROOT, SAMPLE
 
 
 def chapter(book: Path, body: str, name: str = "01-one.md", title: str = "One") -> Path:
@@ -217,7 +219,7 @@ def broken_layouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     folder = tmp_path / "layouts"
     shutil.copytree(ROOT / "layouts", folder)
-    monkeypatch.setattr(layout, "layouts_dir", lambda: folder)
+    monkeypatch.setattr(resources, "builtin_layouts_dir", lambda: folder)
     layout.environment.cache_clear()
     yield folder
     layout.environment.cache_clear()

@@ -103,8 +103,8 @@ class Layouts:
         return {name: path for name, path in self.files().items() if output in feeds(name)}
 
 
-def layouts_for(config: BookConfig, builtin: Path | None = None) -> Layouts:
-    """The book's layouts: its own folder (book.toml `layouts`, checked by config.py), then
-    `builtin` (default: the shipped folder)."""
+def layouts_for(config: BookConfig) -> Layouts:
+    """The book's layouts: its own folder (book.toml `layouts`, checked by config.py), then the
+    shipped one (`builtin_layouts_dir`, looked up at each call)."""
     own = (config.layouts,) if config.layouts is not None else ()
-    return Layouts((*own, builtin or builtin_layouts_dir()))
+    return Layouts((*own, builtin_layouts_dir()))

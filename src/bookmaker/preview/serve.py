@@ -30,8 +30,8 @@ from typing import Any, Callable
 
 from .builder import Builder
 from .chapter import PREVIEW_DIR
-from .web import HOST, Handler, PreviewHTTPServer
 from .hub import Hub
+from .web import HOST, Handler, PreviewHTTPServer
 
 __all__ = ["HOST", "Builder", "Hub", "PreviewServer"]
 

@@ -64,17 +64,6 @@ class TocEntry:
     kind: str
 
 
-def layouts_dir() -> Path:
-    """The built-in layouts folder, the last of every book's layouts. Looked up here, at each
-    render, so that a test can put a broken copy in its place."""
-    return builtin_layouts_dir()
-
-
-def book_layouts(config: BookConfig) -> Layouts:
-    """The layouts this book is rendered with: its own folder, then the built-in one."""
-    return layouts_for(config, builtin=layouts_dir())
-
-
 class _LayoutsLoader(jinja2.FileSystemLoader):
     """Templates and `{% include %}`s from the first folder that has the file. A loaded template is
     also stale when another folder's file now wins: a book that adds or removes its own copy while
@@ -171,7 +160,7 @@ def check_well_formed(page: Page, made_by: Path | None = None) -> None:
     try:
         etree.fromstring(page.content.encode("utf-8"), _XML_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise LayoutError.at(made_by or layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
+        raise LayoutError.at(made_by or builtin_layouts_dir(), None, f"{page.href} is not well-formed XHTML: {exc}") from None
 
 
 def _context(book: Book, target: Target) -> dict[str, Any]:
@@ -208,7 +197,7 @@ def code_palette(config: BookConfig) -> str:
 
 def stylesheets(config: BookConfig, target: Target) -> tuple[Asset, ...]:
     """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place."""
-    layouts = book_layouts(config)
+    layouts = layouts_for(config)
     if target == "print":
         sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "print.css"),
                   Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
@@ -227,7 +216,7 @@ def _image_assets(book: Book) -> tuple[Asset, ...]:
 def render_chapter_page(book: Book, chapter: Chapter, target: Target, ctx: dict[str, Any] | None = None) -> Page:
     """One chapter's page; `ctx` (the book's context) is shared when rendering many chapters."""
     ctx = ctx or _context(book, target)
-    layouts = book_layouts(book.config)
+    layouts = layouts_for(book.config)
     content = _render(layouts, "chapter.xhtml.j2", {**ctx, "chapter": chapter})
     page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
     check_well_formed(page, _template_path(layouts, "chapter.xhtml.j2"))
@@ -245,7 +234,7 @@ def _properties(content: str) -> tuple[str, ...]:
 
 def render_epub(book: Book) -> Rendered:
     ctx = _context(book, "epub")
-    layouts = book_layouts(book.config)
+    layouts = layouts_for(book.config)
     pages = []
     for template, href, title, kind in (
         ("cover.xhtml.j2", "cover.xhtml", "Cover", "cover"),
@@ -350,7 +339,7 @@ class PrintDocument:
 def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rendered:
     """One HTML document for WeasyPrint: the `document` of `book` (by default the whole book)."""
     ctx = _context(book, "print")
-    layouts = book_layouts(book.config)
+    layouts = layouts_for(book.config)
     whole = document.chapters is None
     selected = tuple(book.chapters if document.chapters is None else document.chapters)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)

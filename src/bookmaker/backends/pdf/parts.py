@@ -142,12 +142,6 @@ class PassAbandoned(Exception):
         self.content_pages = content_pages
 
 
-def _code_key() -> str:
-    from ...cache.keys import code_key
-
-    return code_key("parts")  # backends/pdf, the preflight and WeasyPrint (cache/keys.py)
-
-
 def _assets_key(assets: Sequence[Asset]) -> str:
     from ...cache.build import entry_key
 
@@ -158,11 +152,12 @@ def part_keys(ctx: BuildContext, rendered: Sequence[Rendered], *extra: str) -> l
     if ctx.cache is None or not rendered:
         return [None] * len(rendered)
     from ...cache.build import entry_key
+    from ...cache.keys import code_key
     from ...core.resources import layouts_for
     from ...render.glyphs import print_font_files
 
     fonts = (f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in print_font_files(layouts_for(ctx.book.config)))  # a font update lays out again
-    common = entry_key(_code_key(), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
+    common = entry_key(code_key("parts"), _assets_key(rendered[0].assets), repr(ctx.book.config.print.profile),
                     ctx.book.config.identifier, *fonts, *extra)
     return [entry_key(common, r.pages[0].content) for r in rendered]
 

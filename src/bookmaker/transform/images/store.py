@@ -32,17 +32,13 @@ def stored_src(ref: ImageRef, data: bytes) -> str:
     return f"images/{kind}-{content_name(data, 16)}.img"
 
 
-def _code_key() -> str:
-    return code_key("images")  # the drawing, decoding and SVG-cleaning code and Pillow (cache/keys.py)
-
-
 def cached(cache: BuildCache | None, parts: tuple[str | bytes, ...], make: Callable[[], tuple[bytes, dict[str, Any]]]) -> tuple[bytes, dict[str, Any]]:
     """`make()` -> (bytes, meta), or what an earlier build made from the same `parts`."""
     if cache is None:
         return make()
     from ...cache.build import digest
 
-    key = digest(_code_key(), *parts)
+    key = digest(code_key("images"), *parts)
     hit = cache.get("images", key)
     if hit is not None:
         return hit[1], hit[0]
