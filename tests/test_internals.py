@@ -69,10 +69,11 @@ def _private_uses(path: Path) -> set[str]:
 
 
 def test_weasyprint_and_pypdf_private_names_are_read_in_their_own_modules_only() -> None:
-    weasyprint_private = {"_page_box", "_get_png_data", "_resources"}
+    weasyprint_private = {"_page_box", "_get_png_data", "_resources", "_update_footnote_area", "_linebox_layout"}
     pypdf_private = {"_info", "_ID"}
     pillow_private = {"_getdecoder", "_get_oserror", "_Tile"}
     homes = {"_page_box": "wp_internals.py", "_get_png_data": "wp_internals.py", "_resources": "wp_internals.py",
+             "_update_footnote_area": "wp_internals.py", "_linebox_layout": "wp_internals.py",
              "_info": "pypdf_internals.py", "_ID": "pypdf_internals.py",
              "_getdecoder": "decode.py", "_get_oserror": "decode.py", "_Tile": "decode.py"}
     for path in sorted(SRC.rglob("*.py")):

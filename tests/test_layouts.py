@@ -63,8 +63,8 @@ def test_every_built_in_file_feeds_what_it_fed_before_the_table() -> None:
     # The two inverse lists the table replaced: pagemap's files only the EPUB uses, serve's
     # files only print uses (by prefix).
     epub_only = {"epub.css", "chapter.xhtml.j2", "page.xhtml.j2", "nav.xhtml.j2", "cover.xhtml.j2",
-                 "titlepage.xhtml.j2", "copyright.xhtml.j2"}
-    print_only = ("print.css", "print.html.j2", "print-cmyk.css", "fonts/")
+                 "titlepage.xhtml.j2", "copyright.xhtml.j2", "notes.css"}  # notes.css: added with the notes
+    print_only = ("print.css", "print.html.j2", "print-cmyk.css", "fonts/", "note-rule.svg")
     files = Layouts.builtin().files()
     assert "print.css" in files and "fonts/CharisSIL-Regular.ttf" in files
     for name in files:

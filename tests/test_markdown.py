@@ -38,11 +38,13 @@ def test_inline_images_carry_their_size() -> None:
 
 def test_footnotes_have_book_wide_ids_and_epub_semantics() -> None:
     _, blocks = render("Text[^n] here.\n\n[^n]: The note.\n", doc_id="ch-07")
-    root = wellformed(blocks[0].html)
-    html = blocks[0].html
-    assert 'href="#fn-ch-07-1"' in html and 'id="fn-ch-07-1"' in html
-    assert 'epub:type="noteref"' in html and 'role="doc-endnotes"' in html
-    assert root is not None
+    text, notes = blocks
+    wellformed(text.html), wellformed(notes.html)
+    assert 'href="#fn-ch-07-1"' in text.html and 'id="fnref-ch-07-1"' in text.html
+    assert 'epub:type="noteref"' in text.html and 'role="doc-noteref"' in text.html
+    assert notes.notes and not text.notes  # the notes are a block of their own, after the text
+    assert '<aside id="fn-ch-07-1" class="footnote" epub:type="footnote" role="doc-footnote">' in notes.html
+    assert 'href="#fnref-ch-07-1" role="doc-backlink"' in notes.html
 
 
 def test_heading_ids_are_prefixed_and_unique() -> None:

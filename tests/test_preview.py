@@ -210,7 +210,14 @@ def test_links_to_other_chapters_leave_the_one_chapter_pdf(tiny_book: Path, tmp_
     folder = (tmp_path / "out" / "preview").resolve().as_uri()
     assert f"{folder}/01-one.pdf#ch-01-one" in uris
     assert f"{folder}/03-three.pdf#the-end" in uris
-    assert local  # the notes still link inside the chapter
+    assert not local and "Note A." in " ".join(p.extract_text() for p in PdfReader(printed.path).pages)  # at the foot of the page: no link needed
+    toml = root / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + 'notes = "chapter"\n', encoding="utf-8")
+    _, printed = preview(root, "02-two", tmp_path / "out", pdf=True, fill=False)
+    assert printed is not None
+    local = [a for page in PdfReader(printed.path).pages for a in page.get("/Annots") or []
+             if "/Dest" in a.get_object() or "/D" in (a.get_object().get("/A") or {})]
+    assert local  # the notes at the chapter's end: the calls still link to them, inside the chapter
 
 
 # --- the preview's errors are the build's (one rule each, in source/ and transform/) -------------

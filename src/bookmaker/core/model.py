@@ -9,6 +9,13 @@ from typing import Literal
 from .profiles import PROFILES, PrintProfile
 
 ChapterKind = Literal["front", "body", "back"]
+# Where a chapter's notes go (book.toml `notes`): the foot of the page they are called on in print
+# (pop-up footnotes in the EPUB), the chapter's end, or one Notes page at the end of the book.
+NotePlacement = Literal["foot", "chapter", "book"]
+NOTE_PLACEMENTS: tuple[NotePlacement, ...] = ("foot", "chapter", "book")
+# How notes are numbered (book.toml `note_numbers`): from 1 in each chapter, or on through the book.
+NoteNumbering = Literal["chapter", "book"]
+NOTE_NUMBERINGS: tuple[NoteNumbering, ...] = ("chapter", "book")
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class BookConfig:
     allow_remote_images: bool = False  # http(s) images are fetched only when the book says so
     pending_images: tuple[str, ...] = ()  # glob patterns of art still to come: placeholders without a warning
     layouts: Path | None = None  # the book's own layouts folder (resolved, inside the book); None: the built-in ones only
+    notes: NotePlacement = "foot"
+    note_numbers: NoteNumbering = "chapter"
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
@@ -137,6 +146,9 @@ class Heading:
 @dataclass(frozen=True)
 class HtmlBlock:
     html: str
+    # The chapter's notes (transform/markdown/notes.py), after its text: one aside a note, moved to
+    # the foot of the page or to the Notes page by the print layout and transform/notes.
+    notes: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ class Chapter:
     number: int | None = None
     blocks: tuple[Block, ...] = ()
     headings: tuple[Heading, ...] = ()
+    # The page's semantics when bookmaker makes it (the Notes page: "endnotes"); else from its title.
+    role: str | None = None
 
     @property
     def id(self) -> str:

@@ -30,8 +30,10 @@ BOTH: frozenset[Output] = EPUB | PRINT
 LAYOUT_TARGETS: Mapping[str, frozenset[Output]] = {
     "book.css": BOTH,
     "epub.css": EPUB,
+    "notes.css": EPUB,
     "print.css": PRINT,
     "print-cmyk.css": PRINT,
+    "note-rule.svg": PRINT,
     "print.html.j2": PRINT,
     "chapter.xhtml.j2": EPUB,
     "page.xhtml.j2": EPUB,

@@ -120,11 +120,11 @@ def _put(path: Path, data: bytes, written: list[Path]) -> None:
 
 def write_html(book: Book, chapter: Chapter, out: Path) -> HtmlPreview:
     """The chapter's EPUB page (the same bytes the EPUB holds), its stylesheets and images."""
-    from ..render.layout import render_chapter_page, stylesheets
+    from ..render.layout import has_notes, render_chapter_page, stylesheets
 
     page = render_chapter_page(book, chapter, "epub")
     written: list[Path] = []
-    for sheet in stylesheets(book.config, "epub"):
+    for sheet in stylesheets(book.config, "epub", notes=has_notes(chapter)):
         _put(out / sheet.href, sheet.data, written)
     for img in book.images:
         _put(out / img.href, img.data, written)
@@ -152,7 +152,7 @@ def _relink(book: Book, chapter: Chapter, link: LinkFor) -> Chapter:
             return m.group(0)
         return f'href="{html.escape(link(other, m.group(2) or other.id))}"'
 
-    blocks = tuple(HtmlBlock(CHAPTER_LINK.sub(sub, b.html)) if isinstance(b, HtmlBlock) else b for b in chapter.blocks)
+    blocks = tuple(replace(b, html=CHAPTER_LINK.sub(sub, b.html)) if isinstance(b, HtmlBlock) else b for b in chapter.blocks)
     return replace(chapter, blocks=blocks)
 
 

@@ -19,7 +19,7 @@ import jinja2
 from lxml import etree
 
 from ..core.errors import LayoutError
-from ..core.model import Book, BookConfig, Chapter, Image
+from ..core.model import Book, BookConfig, Chapter, HtmlBlock, Image
 from ..core.resources import Layouts, builtin_layouts_dir, layouts_for
 from ..transform.code import code_columns
 
@@ -105,7 +105,10 @@ _SEMANTICS = {
 
 
 def semantics(chapter: Chapter) -> str:
-    """The epub:type / doc-* role of a chapter's section."""
+    """The epub:type / doc-* role of a chapter's section: a generated page's own (the Notes page),
+    else from its kind and title."""
+    if chapter.role:
+        return chapter.role
     if chapter.kind != "body":
         return _SEMANTICS.get(chapter.title.strip().lower(), "chapter")
     return "chapter"
@@ -171,6 +174,7 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "images": {img.src: img for img in book.images},
         "toc": toc_entries(book),
         "semantics": semantics,
+        "page_notes": False,  # the page links notes.css (the EPUB's chapter pages with notes, the Notes page)
     }
 
 
@@ -195,15 +199,23 @@ def code_palette(config: BookConfig) -> str:
     return "cmyk-grey" if cmyk else "grey"
 
 
-def stylesheets(config: BookConfig, target: Target) -> tuple[Asset, ...]:
-    """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place."""
+def stylesheets(config: BookConfig, target: Target, notes: bool = False) -> tuple[Asset, ...]:
+    """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place.
+    `notes`: the EPUB has pages with notes, which link notes.css (print.css sets print's notes)."""
     layouts = layouts_for(config)
     if target == "print":
         sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "print.css"),
                   Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
         return sheets + ((_stylesheet(layouts, "print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
-    return (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "epub.css"),
-            Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
+    sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "epub.css"),
+              Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
+    return sheets + ((_stylesheet(layouts, "notes.css"),) if notes else ())
+
+
+def has_notes(chapter: Chapter) -> bool:
+    """Whether the chapter's page calls or shows notes: its own, after its text, or the book's (the Notes page)."""
+    return chapter.role == "endnotes" or any(isinstance(b, HtmlBlock) and (b.notes or 'class="noteref"' in b.html)
+                                             for b in chapter.blocks)
 
 
 def _image_assets(book: Book) -> tuple[Asset, ...]:
@@ -217,7 +229,7 @@ def render_chapter_page(book: Book, chapter: Chapter, target: Target, ctx: dict[
     """One chapter's page; `ctx` (the book's context) is shared when rendering many chapters."""
     ctx = ctx or _context(book, target)
     layouts = layouts_for(book.config)
-    content = _render(layouts, "chapter.xhtml.j2", {**ctx, "chapter": chapter})
+    content = _render(layouts, "chapter.xhtml.j2", {**ctx, "chapter": chapter, "page_notes": has_notes(chapter)})
     page = Page(chapter.href, chapter.title, "chapter", content, properties=_properties(content))
     check_well_formed(page, _template_path(layouts, "chapter.xhtml.j2"))
     return page
@@ -247,7 +259,7 @@ def render_epub(book: Book) -> Rendered:
         check_well_formed(page, _template_path(layouts, template))
         pages.append(page)
     pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
-    assets = stylesheets(book.config, "epub") + _image_assets(book)
+    assets = stylesheets(book.config, "epub", notes=any(has_notes(ch) for ch in book.chapters)) + _image_assets(book)
     return Rendered("epub", tuple(pages), assets)
 
 
@@ -341,7 +353,7 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
     ctx = _context(book, "print")
     layouts = layouts_for(book.config)
     whole = document.chapters is None
-    selected = tuple(book.chapters if document.chapters is None else document.chapters)
+    selected = _print_notes(book, tuple(book.chapters if document.chapters is None else document.chapters), document.margin_inside)
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
     margin_inside = document.margin_inside
     profile = book.config.print.profile
@@ -374,10 +386,29 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
     check_well_formed(page, _template_path(layouts, "print.html.j2"))
     fonts = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in _font_files(layouts).items())
     assets = stylesheets(book.config, "print") + fonts + _image_assets(book)
+    assets += (Asset("css/note-rule.svg", "image/svg+xml", layouts.read_bytes("note-rule.svg")),)  # print.css: the notes' rule
     assets += tuple(Asset(href, "image/svg+xml", data) for href, data in sorted(formulas.items()))
     if profile.colour == "cmyk":
         assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
     return Rendered("print", (page,), assets)
+
+
+def _print_notes(book: Book, chapters: tuple[Chapter, ...], margin_inside: float | None) -> tuple[Chapter, ...]:
+    """The chapters with their notes as print sets them (transform/notes/printed.py): at the foot of
+    the page, or where they are without their ways back; code in a note wrapped as in the text."""
+    from ..transform import notes
+
+    if not any(isinstance(b, HtmlBlock) and ("noteref" in b.html or b.notes) for ch in chapters for b in ch.blocks):
+        return chapters
+
+    def code(html: str) -> str:
+        from ..transform.code import for_print
+
+        columns = code_columns(book.config, print_geometry(book.config, margin_inside).margin_inside)
+        return for_print(html, columns, code_palette(book.config))  # type: ignore[arg-type]
+
+    limits = notes.note_limits(book.config)
+    return tuple(notes.for_print(ch, book.config.notes, limits, code) for ch in chapters)
 
 
 def _font_files(layouts: Layouts) -> dict[str, Path]:

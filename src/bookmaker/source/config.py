@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
-from ..core.model import BookConfig, PrintSettings
+from ..core.model import NOTE_NUMBERINGS, NOTE_PLACEMENTS, BookConfig, PrintSettings
 from . import values
 from .values import parse_length, parse_trim
 
@@ -45,6 +45,8 @@ _TOP: dict[str, _Key] = {
     "allow_remote_images": _Key(values.boolean),
     "pending_images": _Key(values.text_list),
     "layouts": _Key(values.text),  # checked against the book folder in load_config (_check_layouts)
+    "notes": _Key(lambda v: values.choice(v, NOTE_PLACEMENTS)),
+    "note_numbers": _Key(lambda v: values.choice(v, NOTE_NUMBERINGS)),
 }
 
 _PRINT: dict[str, _Key] = {

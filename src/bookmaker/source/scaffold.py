@@ -28,6 +28,8 @@ date = {date}                 # publication date
 # cover = "images/cover.jpg"        # default: a typographic cover drawn from the title
 # pending_images = ["images/*.jpg"] # art still to come: placeholders, listed once, not warned about
 # layouts = "my-layouts"            # your own templates and stylesheets; the others stay bookmaker's
+# notes = "foot"                    # foot | chapter | book: at the foot of the page, after each chapter, or on a Notes page
+# note_numbers = "chapter"          # chapter | book: numbered from 1 in each chapter, or on through the book
 
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"

@@ -16,6 +16,7 @@ from ..source.manuscript import load_chapters
 from . import markdown
 from .images import load_cover, load_images
 from .links import check_links, line_of
+from .notes import gather
 
 Transform = Callable[[Book], Book]
 
@@ -119,9 +120,10 @@ def render_chapters(
         from .code import code_columns
 
         columns = code_columns(config)
+    first_notes = _first_notes(book, dict(zip((ch.id for ch in selected), parsed)))
     rendered = {
         ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg),
-                                                  code_columns=columns),
+                                                  code_columns=columns, first_note=first_notes[ch.id]),
                        headings=p.headings)
         for ch, p in zip(selected, parsed)
     }
@@ -130,6 +132,21 @@ def render_chapters(
     book = replace(book, chapters=chapters, images=images, cover=cover)
     if only is None:  # ids and links can be checked only when every chapter is rendered
         book = check_links(book, lambda ch, needle, msg: reporter.warn(ch.path, line_of(ch, needle), msg))
+        book = gather(book)  # notes = "book": onto the Notes page, once their links are checked in their chapters
     return book
 
 
+def _first_notes(book: Book, parsed: dict[str, markdown.Parsed]) -> dict[str, int]:
+    """Each chapter's first note number: 1, or with note_numbers = "book" one more than the notes
+    of the chapters before (counted from their Markdown when they are not rendered: a preview)."""
+    if book.config.note_numbers != "book":
+        return {ch.id: 1 for ch in book.chapters}
+    firsts, n, wanted = {}, 1, set(parsed)
+    for ch in book.chapters:
+        if not wanted:
+            break  # the chapters after the last one rendered count for nothing
+        firsts[ch.id] = n
+        wanted.discard(ch.id)
+        p = parsed.get(ch.id)
+        n += markdown.count_notes(p.tokens) if p is not None else markdown.notes_in(ch.source)
+    return firsts

@@ -162,4 +162,8 @@ def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> 
 
 def settle_in_book(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> tuple[Book, Chapter]:
     settled = settle(book, chapter, cache, reporter)
+    if book.config.notes == "book":  # its notes are on the Notes page, as in the full build (notes/gather.py)
+        from .notes import move_out, notes_page_slug
+
+        settled, _ = move_out(settled, f"{notes_page_slug(book.chapters)}.xhtml")
     return replace(book, chapters=tuple(settled if ch.id == chapter.id else ch for ch in book.chapters)), settled

@@ -53,7 +53,7 @@ def _dedupe_ids(ch: Chapter, seen: set[str], warn: Warn) -> Chapter:
                 seen.add(value)
                 return m.group(0)
 
-            block = HtmlBlock(_ID.sub(drop, block.html))
+            block = replace(block, html=_ID.sub(drop, block.html))
         blocks.append(block)
     return replace(ch, blocks=tuple(blocks))
 
@@ -82,7 +82,7 @@ def check_links(book: Book, warn: Warn) -> Book:
                 return f' href="{target}"'
             return f' href="{target}' + (f"#{fragment}" if fragment else "") + '"'
 
-        blocks = tuple(HtmlBlock(_HREF.sub(resolve, b.html)) if isinstance(b, HtmlBlock) else b for b in ch.blocks)
+        blocks = tuple(replace(b, html=_HREF.sub(resolve, b.html)) if isinstance(b, HtmlBlock) else b for b in ch.blocks)
         fixed.append(replace(ch, blocks=blocks))
     return replace(book, chapters=tuple(fixed))
 

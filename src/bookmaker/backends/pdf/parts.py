@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from ...core.context import BuildContext
 from ...core.errors import Diagnostic
-from ...core.model import Book, Chapter, FigureBlock, PageContent
+from ...core.model import Book, Chapter, FigureBlock, HtmlBlock, PageContent
 from ...render.layout import Asset, PrintDocument, Rendered, render_print
 from .backend import PdfBackend
 from .wp_internals import layout_summary
@@ -49,7 +50,9 @@ def warm_up(ctx: BuildContext) -> None:
 
 def estimate_pages(chapter: Chapter) -> float:
     figures = sum(isinstance(block, FigureBlock) for block in chapter.blocks)
-    return 1.0 + len(chapter.source.split()) / WORDS_A_PAGE + 0.7 * figures
+    words = len(chapter.source.split()) or sum(len(re.sub(r"<[^>]*>", " ", b.html).split())  # a page bookmaker makes
+                                               for b in chapter.blocks if isinstance(b, HtmlBlock))
+    return 1.0 + words / WORDS_A_PAGE + 0.7 * figures
 
 
 def split_parts(book: Book) -> tuple[tuple[Chapter, ...], list[tuple[Chapter, ...]]]:

@@ -2,12 +2,15 @@
 
 bookmaker reaches into WeasyPrint (pinned in pyproject.toml) where its public API has no door:
 
-- four patches, each a speed-up or a fix that leaves the pages as WeasyPrint draws them:
+- six patches, each a speed-up or a fix that leaves the pages as WeasyPrint draws them:
   `RasterImage._get_png_data` (an 8-bit PNG's own compressed data goes into the PDF:
   png_passthrough.py), `draw.text.draw_first_line` (ActualText for the scripts whose glyphs are
-  not one letter each: wp_text.py), the SVG `path` tag (path data parsed once) and
-  `SVGImage.draw` (an SVG drawn once per PDF as a form XObject: wp_svg.py). The bodies live in
-  those modules and touch no private name; this module installs them;
+  not one letter each: wp_text.py), the SVG `path` tag (path data parsed once),
+  `SVGImage.draw` (an SVG drawn once per PDF as a form XObject: wp_svg.py),
+  `LayoutContext._update_footnote_area` (a footnote area that only a rounding error sees as
+  overflowing: `_footnotes_fit`) and `layout.block._linebox_layout` (a note with
+  `footnote-policy: line` kept on its call's page: `_notes_kept_with_calls`), both here. The
+  bodies live in those modules and touch no private name; this module installs them;
 - two layout hooks for a book laid out in parts (parallel.py): `layout.make_all_pages` (the
   page boxes, once laid out) and `layout.make_margin_boxes` (running heads and folios, drawn
   last, with the page counter shifted to the part's first folio);
@@ -24,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,7 @@ def _replace(owner: Any, name: str, value: Any, *, item: bool = False) -> None:
 def _install() -> None:
     from weasyprint import images, svg
     from weasyprint.draw import text
+    from weasyprint.layout import LayoutContext, block
 
     from . import png_passthrough, wp_svg, wp_text
 
@@ -75,6 +80,76 @@ def _install() -> None:
     _replace(text, "draw_first_line", wp_text.draw_first_line)
     _replace(svg.TAGS, "path", wp_svg.cached_path(svg.TAGS["path"]), item=True)
     _replace(images.SVGImage, "draw", wp_svg.form_cached_draw(images.SVGImage.draw, _x_objects))
+    _replace(LayoutContext, "_update_footnote_area", _footnotes_fit(LayoutContext._update_footnote_area))
+    _replace(block, "_linebox_layout", _notes_kept_with_calls())
+
+
+def _footnotes_fit(update: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """WeasyPrint's update of the page's footnote area, which says whether the notes overflow it,
+    told a rounding error from an overflow.
+
+    WeasyPrint compares the last note's bottom with the area's, two sums of the same lengths
+    added in another order: with a border or padding of a fraction of a pixel (a 0.4pt rule is
+    0.533px) they differ in the last bit, on about one page geometry in four, and every note of
+    such a book is "overflowing": it is moved to the next page, or, with `footnote-policy: line`,
+    its call's line is. Notes overflow their area only when it cannot grow, a `max-height` or a
+    `height` holding it: any other overflow is taken back here. (tests/test_notes_print.py)
+    """
+
+    def update_footnote_area(context: Any) -> bool:
+        overflow = update(context)
+        area = context.current_footnote_area
+        if overflow and area.style["height"] == "auto" and area.height != "auto" and area.height < area.max_height - 0.01:
+            return False
+        return overflow
+
+    return update_footnote_area
+
+
+_WIDOW_REPORT = "report = not context.in_column and can_break_now and not could_break_before"
+_WIDOWS_FOR_A_CALL = ("                                    if needed == 0:\n"
+                      "                                        break\n")
+# The lines the widow rule would take to the next page with a call's line: kept where they are when
+# one of them calls a note (the note would go with them).
+_CALLS_STAY = ("                            if needed and any(getattr(d, 'footnote', None) is not None\n"
+               "                                              for kept in new_children[-needed:] for d in kept.descendants()):\n"
+               "                                needed = 0\n")
+
+
+@lru_cache(maxsize=1)
+def _notes_kept_with_calls() -> Callable[..., Any]:
+    """WeasyPrint's `_linebox_layout` with notes that have `footnote-policy: line` kept with their calls.
+
+    Two conditions added to WeasyPrint's own source, compiled in its module (line numbers kept;
+    another source is a version error):
+
+    - When a paragraph's line does not fit at a page's foot and moving it would leave a widow or an
+      orphan, WeasyPrint first moves the page's last notes to the next page to make room for it,
+      whatever their `footnote-policy`: on a book's pages with notes, 8% of the notes (16 of 200 in
+      tests/test_notes_long.py) end up a page after their call. Here it does so only on a page whose
+      notes may be moved (none has `footnote-policy: line`); otherwise it moves lines, as it does on
+      a page without notes.
+    - When a note's call takes its line to the next page (`footnote-policy: line`), the widow rule
+      takes the line before it too; when that line calls a note of its own, its note went with it,
+      and a long note's first part left a page nearly empty behind it (tests/test_notes_print.py).
+      Such a line stays: the moved line may be a widow, the lesser fault.
+    """
+    import inspect
+
+    from weasyprint.layout import block
+
+    lines, first = inspect.getsourcelines(block._linebox_layout)  # noqa: SLF001 - checked by check_version
+    source = "".join(lines)
+    if source.count(_WIDOW_REPORT) != 1 or source.count(_WIDOWS_FOR_A_CALL) != 1:
+        raise WeasyPrintVersionError.at(Path(block.__file__), first, "WeasyPrint's _linebox_layout is not the one "
+                                        "backends/pdf/wp_internals.py patches")
+    kept = " and not any(note.style['footnote_policy'] == 'line' for note in context.current_page_footnotes)"
+    source = source.replace(_WIDOW_REPORT, _WIDOW_REPORT + kept).replace(_WIDOWS_FOR_A_CALL, _WIDOWS_FOR_A_CALL + _CALLS_STAY)
+    # the added lines shift the ones after them: the line numbers stay WeasyPrint's up to the change
+    source = "\n" * (first - 1) + source
+    namespace: dict[str, Any] = {}
+    exec(compile(source, block.__file__, "exec"), block.__dict__, namespace)  # noqa: S102 - WeasyPrint's own code
+    return namespace["_linebox_layout"]
 
 
 def _x_objects(stream: Any) -> Any:
@@ -166,9 +241,14 @@ def page_box(page: Any) -> Any:
 
 
 def page_side(page: Any) -> tuple[str, bool]:
-    """(side, blank) of a laid-out page: "left" or "right", and whether it is a blank page."""
-    page_type = page_box(page).page_type
-    return page_type.side, bool(page_type.blank)
+    """(side, blank) of a laid-out page: "left" or "right", and whether it is a blank page: one
+    WeasyPrint made blank to open a chapter on the right and that carries no notes either (notes
+    waiting for a page go onto the next one, a blank page too)."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+
+    box = page_box(page)
+    notes = any(isinstance(child, FootnoteAreaBox) and child.children for child in box.children)
+    return box.page_type.side, bool(box.page_type.blank) and not notes
 
 
 def chapter_starts(pages: Sequence[Any], ids: Sequence[str]) -> tuple[int, ...]:

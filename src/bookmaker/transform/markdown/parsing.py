@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,6 +22,7 @@ from .attributes import (
     parse_art,
     parse_aspect,
 )
+from .notes import count_notes
 from .rules import MATH_TOKENS, markdown_it
 
 _TITLE_BLOCK = re.compile(r"\A(?:%[^\n]*\n)+")
@@ -78,9 +80,34 @@ def parse(path: Path, source: str, body_line: int, doc_id: str, label: str) -> P
             _heading(tokens, i, line, found)
         elif token.type == "inline":
             _inline(tokens, i, line, found)
+    _uncalled_notes(env, source, body_line, found)
     tokens = [t for j, t in enumerate(tokens) if not any(j in range(k, k + 3) for k in found.empty)]
     return Parsed(path, doc_id, body_line, tuple(tokens), tuple(found.figures), tuple(found.images), tuple(found.headings),
                   found.raw_html, tuple(source.split("\n")), tuple(warnings))
+
+
+def _uncalled_notes(env: dict[str, Any], source: str, body_line: int, found: _Found) -> None:
+    """A note defined (`[^label]: …`) and never called is left out of both outputs, as
+    mdit-py-plugins does: said at its definition's line. A call written in a figure's caption (the
+    image's title, plain text) is no call: the warning says so."""
+    refs = env.get("footnotes", {}).get("refs", {})
+    captions = " ".join(f.caption for f in found.figures)
+    for key, index in refs.items():
+        if index != -1:
+            continue
+        label = key[1:]
+        m = re.search(rf"^[ ]{{0,3}}\[\^{re.escape(label)}\]:", source, re.M)
+        line = body_line + (source.count("\n", 0, m.start()) if m else 0)
+        where = (" (a figure's caption is plain text: a note cannot be called there; call it in the text)"
+                 if f"[^{label}]" in captions else "")
+        found.warnings.append((line, f"note [^{label}] is never called; it is left out{where}"))
+
+
+@lru_cache(maxsize=4096)
+def notes_in(source: str) -> int:
+    """How many notes a chapter's Markdown has, without rendering it (a preview numbering notes
+    on through the book counts those of the chapters before)."""
+    return count_notes(markdown_it().parse(source, {"docId": ""}))
 
 
 def _block(token: Token, line: int, found: _Found) -> None:

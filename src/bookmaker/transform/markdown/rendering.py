@@ -11,6 +11,7 @@ from markdown_it.token import Token
 
 from ...core.model import Block, FigureBlock, HtmlBlock, Image
 from .attributes import FenceInfo, fence_info
+from .notes import notes_block, split_notes
 from .parsing import Parsed, is_figure
 from .rules import markdown_it
 
@@ -23,14 +24,16 @@ def render(
     chapter_hrefs: Mapping[str, str],
     warn: Callable[[int, str], None] | None = None,
     code_columns: int | None = None,
+    first_note: int = 1,
 ) -> tuple[Block, ...]:
-    """Tokens -> XHTML blocks; figures stay structured for the layouts to place.
+    """Tokens -> XHTML blocks; figures stay structured for the layouts to place, and the notes
+    are one last block (notes.py), numbered from `first_note`.
 
     Raw HTML in the source goes through the sanitiser; what it removes is reported to `warn`
     at the line of the tag or attribute. What this renderer writes itself is set aside while the
     sanitiser runs (`rules._trusted`), so it is never stripped.
     """
-    env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs}
+    env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs, "first_note": first_note}
     for line, message in parsed.warnings:
         if warn is not None:
             warn(line, message)
@@ -38,10 +41,14 @@ def render(
     if code_columns and warn is not None:  # each block with lines too long for the printed page, once
         _warn_overlong_code(parsed, tokens, code_columns, warn)
     _size_inline_images(tokens, images)
+    text, notes = split_notes(tokens)
     figures = iter(parsed.figures)
     blocks: list[Block] = []
-    for part in _runs(tokens):
+    for part in _runs(text):
         blocks.append(FigureBlock(next(figures)) if part is None else _html_block(parsed, part, env, warn))
+    block = notes_block(notes, parsed.doc_id, first_note, lambda note: _html_block(parsed, note, env, warn).html)
+    if block is not None:
+        blocks.append(block)
     return tuple(b for b in blocks if not isinstance(b, HtmlBlock) or b.html.strip())
 
 

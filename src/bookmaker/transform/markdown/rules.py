@@ -1,4 +1,4 @@
-"""How each kind of token is written as XHTML (footnotes, inline images, formulas, code,
+"""How each kind of token is written as XHTML (note calls, inline images, formulas, code,
 tables, task boxes, fenced divs, links between chapters), and the one markdown-it instance,
 its plugins and these rules registered (`markdown_it`)."""
 
@@ -22,52 +22,23 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from ...core.model import Image
 from ...core.text import WIDE_TABLE
 from .attributes import ID_OK, FenceInfo, div_classes, fence_info
+from .notes import note_id, ref_id
 
 MATH_TOKENS = ("math_inline", "math_inline_double", "math_block", "math_block_label")
 # Fenced divs (pandoc, Quarto): `::: note` or `::: {.warning #id}`. Callout kinds become asides.
 _CALLOUTS = {"note", "tip", "warning", "caution", "important", "danger", "aside", "sidebar"}
 
 
-def _a(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return str(self.rules["footnote_anchor_name"](tokens, idx, options, env))
-
-
-def _fn_name(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return f"{env['docId']}-{tokens[idx].meta['id'] + 1}"
-
-
-def _refid(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    """The id of one reference to a note; a note referenced twice gets `-1`, `-2` … suffixes."""
-    ident = _a(self, tokens, idx, options, env)
-    sub = tokens[idx].meta.get("subId", -1)
-    return f"{ident}-{sub}" if sub > 0 else ident
-
-
 def _fn_ref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    ident = _a(self, tokens, idx, options, env)
-    refid = _refid(self, tokens, idx, options, env)
-    n = tokens[idx].meta["id"] + 1
-    return (
-        f'<a href="#fn-{ident}" id="fnref-{refid}" class="noteref" epub:type="noteref" '
-        f'role="doc-noteref"><sup>{n}</sup></a>'
-    )
-
-
-def _fn_block_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return '<section class="footnotes" epub:type="endnotes" role="doc-endnotes">\n<ol>\n'
-
-
-def _fn_block_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return "</ol>\n</section>\n"
-
-
-def _fn_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    return f'<li id="fn-{_a(self, tokens, idx, options, env)}">'  # epub:type endnote is deprecated (OPF-086b)
-
-
-def _fn_anchor(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-    refid = _refid(self, tokens, idx, options, env)
-    return f' <a href="#fnref-{refid}" class="backlink" role="doc-backlink" aria-label="Back to text">\u21a9\ufe0e</a>'
+    """A note's call: its number (from `first_note`, the notes of the chapters before with
+    note_numbers = "book"), linking to the note (notes.py renders the notes themselves). Set aside
+    from the sanitiser, so the print layout finds it as written here (transform/notes)."""
+    index = tokens[idx].meta["id"]
+    ident = note_id(env["docId"], index)
+    refid = ref_id(env["docId"], index, tokens[idx].meta.get("subId", 0))
+    n = env.get("first_note", 1) + index
+    return _trusted(env, f'<a href="#{ident}" id="{refid}" class="noteref" epub:type="noteref" '
+                         f'role="doc-noteref"><sup>{n}</sup></a>')
 
 
 def _trusted(env: Any, html: str) -> str:
@@ -206,12 +177,7 @@ def markdown_it() -> MarkdownIt:
     # one, so "$5 and $10" stays text; $$…$$ inside a paragraph is a display formula too.
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, allow_labels=True)
     md.use(attrs_plugin, after=("image",))
-    md.add_render_rule("footnote_anchor_name", _fn_name)
-    md.add_render_rule("footnote_ref", _fn_ref)
-    md.add_render_rule("footnote_block_open", _fn_block_open)
-    md.add_render_rule("footnote_block_close", _fn_block_close)
-    md.add_render_rule("footnote_open", _fn_open)
-    md.add_render_rule("footnote_anchor", _fn_anchor)
+    md.add_render_rule("footnote_ref", _fn_ref)  # the notes themselves: notes.py
     md.add_render_rule("image", _image)
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("table_open", _table_open)
