@@ -288,3 +288,12 @@ def test_a_note_never_called_is_a_located_warning(tiny_book: Path) -> None:
             "a note cannot be called there; call it in the text)") in warnings
     assert f"{path}:11: warning: note [^3] is never called; it is left out" in warnings
     assert not any("[^1]" in w for w in warnings)
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "Notes"), ("de", "Anmerkungen"), ("fr-CA", "Notes"), ("es", "Notas")])
+def test_the_notes_page_is_titled_in_the_book_s_language(tiny_book: Path, language: str, title: str) -> None:
+    root = _chapters(tiny_book, 'notes = "book"\n', **TWO)
+    toml = root / "book.toml"
+    toml.write_text(re.sub(r'(?m)^language = .*$', f'language = "{language}"', toml.read_text(encoding="utf-8")), encoding="utf-8")
+    book = load_book(root, Reporter())
+    assert book.chapters[-1].role == "endnotes" and book.chapters[-1].title == title

@@ -104,7 +104,8 @@ def test_long_book_is_cut_into_parts_by_content_alone(kdp_book: Path) -> None:
 
 def test_parts_equal_one_document_under_kdp(kdp_book: Path, kdp_parts: PrintedBook) -> None:
     one = printed(kdp_book, one_document=True)[0]
-    assert kdp_parts.chapter_starts is not None and len(kdp_parts.chapter_starts) == CHAPTERS + 1
+    # the introduction, the photo chapters and the Index their index marks make
+    assert kdp_parts.chapter_starts is not None and len(kdp_parts.chapter_starts) == CHAPTERS + 2
     assert_same_pages(kdp_parts, one)
     reader = PdfReader(io.BytesIO(kdp_parts.data))
     assert "/Outlines" not in reader.trailer["/Root"] and all("/Annots" not in p for p in reader.pages)
@@ -175,7 +176,7 @@ def test_proof_keeps_bookmarks_and_links_across_parts(tmp_path: Path) -> None:
         return found
 
     toc_entries = {(page, name) for page, name, _ in links(a) if name.startswith("ch-")}
-    assert len(toc_entries) == CHAPTERS + 1  # every contents entry leads to its chapter, across parts
+    assert len(toc_entries) == CHAPTERS + 2  # every contents entry (the Index's too) leads to its chapter, across parts
     assert links(a) == links(b)
 
 

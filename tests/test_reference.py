@@ -2,8 +2,11 @@
 page as pixels (poppler's rendering at 72 dpi, in grey).
 
 The reference (tests/reference/sample.json) was recorded at the head before issue 12 (ed1e6b8), so
-the reshaping of the code can be shown to change nothing a reader or a printer gets. A change
-that means to change the sample's outputs records it again, and says so in its commit:
+the reshaping of the code can be shown to change nothing a reader or a printer gets, and recorded
+again for issue 13, when the sample gained its index: the EPUB (marks, the Index page), the PDF's
+contents page and two Index pages, and 17 text pages where a mark splits a line into text runs
+(shifts of a fraction of a pixel, no glyph moved visibly). A change that means to change the
+sample's outputs records it again, and says so in its commit:
 
     BOOKMAKER_RECORD_REFERENCE=1 .venv/bin/python -m pytest tests/test_reference.py
 """

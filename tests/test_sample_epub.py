@@ -56,14 +56,15 @@ def test_nav_lists_every_chapter_in_file_order_with_its_title(sample: Built) -> 
     toc = nav.find(".//x:nav[@epub:type='toc']", NS)
     entries = toc.findall(".//x:li/x:a", NS)
     titles = _manuscript_titles()
-    assert len(entries) == 29 == len(titles)
+    assert len(entries) == 30 == len(titles) + 1  # the chapters, then the generated Index
     got = [re.sub(r"^\d+\.\s+", "", "".join(a.itertext()).strip()) for a in entries]
-    assert got == titles
+    assert got == [*titles, "Index"]
     # numbering: the introduction is front matter, photos are numbered 1..28
     assert "".join(entries[1].itertext()).startswith("1. ")
     assert "".join(entries[28].itertext()).startswith("28. ")
     hrefs = [a.get("href") for a in entries]
     assert hrefs[0] == "00-introduction.xhtml" and hrefs[1] == "01-the-statue-from-behind.xhtml"
+    assert hrefs[-1] == "index.xhtml"
 
 
 def test_ncx_and_spine_follow_the_same_order(sample: Built) -> None:
@@ -72,7 +73,7 @@ def test_ncx_and_spine_follow_the_same_order(sample: Built) -> None:
     spine = [manifest[r.get("idref")] for r in opf.findall(".//opf:spine/opf:itemref", NS)]
     assert spine[:4] == ["cover.xhtml", "titlepage.xhtml", "copyright.xhtml", "nav.xhtml"]
     chapters = spine[4:]
-    assert chapters == sorted(p.stem + ".xhtml" for p in (SAMPLE / "chapters").glob("*.md"))
+    assert chapters == [*sorted(p.stem + ".xhtml" for p in (SAMPLE / "chapters").glob("*.md")), "index.xhtml"]
     ncx = _xml(sample.epub, "toc.ncx")
     srcs = [c.get("src") for c in ncx.findall(".//ncx:navPoint/ncx:content", NS)]
     assert srcs == chapters

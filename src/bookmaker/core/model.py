@@ -156,7 +156,45 @@ class FigureBlock:
     figure: FigureRef
 
 
-Block = HtmlBlock | FigureBlock
+@dataclass(frozen=True)
+class IndexLocator:
+    """One place an index term is marked: the mark's anchor id and the page (EPUB href) it is on."""
+
+    anchor: str
+    href: str  # the chapter page, e.g. "05-the-subway.xhtml"
+    label: str  # what the EPUB's link says: the chapter's name ("Photo 5", or its title)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One entry of the back-of-book index, with its sub-entries, sorted (transform/index)."""
+
+    term: str
+    id: str  # the entry's own id on the index page (see and see-also lead there)
+    locators: tuple[IndexLocator, ...] = ()  # in book order
+    see: tuple[tuple[str, str], ...] = ()  # (term, entry id) of "see" cross-references
+    see_also: tuple[tuple[str, str], ...] = ()
+    subentries: tuple[IndexEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexGroup:
+    """The entries under one letter heading ("A", "B", …; "0–9" for numbers, "#" for the rest)."""
+
+    letter: str
+    id: str
+    entries: tuple[IndexEntry, ...]
+
+
+@dataclass(frozen=True)
+class IndexBlock:
+    """The generated index page's content: set by layouts/_index.j2 for each target (links in the
+    EPUB, page numbers with ranges in print: render/layout.index_pages)."""
+
+    groups: tuple[IndexGroup, ...]
+
+
+Block = HtmlBlock | FigureBlock | IndexBlock
 
 
 @dataclass(frozen=True)
@@ -171,7 +209,8 @@ class Chapter:
     number: int | None = None
     blocks: tuple[Block, ...] = ()
     headings: tuple[Heading, ...] = ()
-    # The page's semantics when bookmaker makes it (the Notes page: "endnotes"); else from its title.
+    # The page's semantics when bookmaker makes it (the Notes page: "endnotes", the Index: "index");
+    # else from its title.
     role: str | None = None
 
     @property

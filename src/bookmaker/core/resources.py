@@ -44,6 +44,7 @@ LAYOUT_TARGETS: Mapping[str, frozenset[Output]] = {
     "_chapter.j2": BOTH,
     "_copyright.j2": BOTH,
     "_figure.j2": BOTH,
+    "_index.j2": BOTH,
     "_head.j2": BOTH,
     "_titlepage.j2": BOTH,
 }

@@ -21,7 +21,9 @@ from lxml import etree
 from ..core.errors import LayoutError
 from ..core.model import Book, BookConfig, Chapter, HtmlBlock, Image
 from ..core.resources import Layouts, builtin_layouts_dir, layouts_for
+from ..core.words import words_for
 from ..transform.code import code_columns
+from .index import epub_locators, print_pages
 
 Target = Literal["epub", "print", "preview"]
 PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
@@ -174,6 +176,9 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "images": {img.src: img for img in book.images},
         "toc": toc_entries(book),
         "semantics": semantics,
+        "words": words_for(book.config.language),
+        "index_locators": epub_locators,
+        "index_pages": lambda entry: print_pages(entry, {}),
         "page_notes": False,  # the page links notes.css (the EPUB's chapter pages with notes, the Notes page)
     }
 
@@ -292,8 +297,10 @@ class PrintDocument:
 
     `chapters` None is the whole book with its front matter; otherwise those chapters only, the
     first opening on folio `first_folio` as it does in the full book. `margin_inside` is the gutter
-    for the page count (None: the book's own); `fillers` blank pages end the document; the front
-    part carries the contents' folios of chapters laid out elsewhere (`toc_folios`, by anchor);
+    for the page count (None: the book's own); `fillers` blank pages end the document; `folios` are
+    the printed folios of anchors learnt from a layout (by anchor id: a chapter's, a mark's, any
+    id's): the contents and cross-references print them for anchors laid out in another document
+    (a book in parts), the index prints them for every mark (render/index.py);
     `end_on_verso` adds one last page the caller drops, so a part ends on a left-hand page;
     `specimen` sets a line in the book's fonts on a filler page (to warm up a process).
     """
@@ -303,7 +310,7 @@ class PrintDocument:
     margin_inside: float | None = None
     fillers: int = 0
     front_matter: bool = True
-    toc_folios: tuple[tuple[str, int], ...] = ()
+    folios: tuple[tuple[str, str], ...] = ()
     end_on_verso: bool = False
     specimen: bool = False
 
@@ -311,16 +318,27 @@ class PrintDocument:
     def whole(cls, margin_inside: float | None = None, fillers: int = 0) -> PrintDocument:
         return cls(None, margin_inside=margin_inside, fillers=fillers)
 
-    @classmethod
-    def part(cls, chapters: Sequence[Chapter], margin_inside: float, *, last: bool) -> PrintDocument:
-        """A run of body chapters laid out on its own (parallel.py), from folio 1."""
-        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last)
+    def with_folios(self, folios: Mapping[str, str | int]) -> PrintDocument:
+        from dataclasses import replace
+
+        return replace(self, folios=tuple(sorted((k, str(v)) for k, v in folios.items())))
 
     @classmethod
-    def front(cls, chapters: Sequence[Chapter], margin_inside: float, toc_folios: Mapping[str, int]) -> PrintDocument:
+    def part(cls, chapters: Sequence[Chapter], margin_inside: float, *, last: bool,
+             folios: Mapping[str, str | int] | None = None) -> PrintDocument:
+        """A run of body chapters laid out on its own (parallel.py), from folio 1; `folios`: those of
+        other parts' anchors its cross-references name, as an earlier layout found them."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last).with_folios(folios or {})
+
+    @classmethod
+    def front(cls, chapters: Sequence[Chapter], margin_inside: float, folios: Mapping[str, str | int]) -> PrintDocument:
         """Half title, title page, contents (with the body's folios) and the front chapters."""
-        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True,
-                   toc_folios=tuple(sorted(toc_folios.items())), end_on_verso=True)
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True, end_on_verso=True).with_folios(folios)
+
+    @classmethod
+    def back(cls, chapters: Sequence[Chapter], margin_inside: float, first_folio: int, folios: Mapping[str, str | int]) -> PrintDocument:
+        """The Index, laid out after the rest of the book is counted, on its folios, with every mark's."""
+        return cls(tuple(chapters), first_folio=first_folio, margin_inside=margin_inside, front_matter=False).with_folios(folios)
 
     @classmethod
     def filler_pages(cls, count: int, margin_inside: float | None = None) -> PrintDocument:
@@ -357,11 +375,14 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
     body = [ch for ch in selected if ch.kind == "body"] if whole else list(selected)
     margin_inside = document.margin_inside
     profile = book.config.print.profile
+    folios = dict(document.folios)
+    here = {ch.id for ch in selected}
     content = _render(layouts, "print.html.j2", {
         **ctx, "chapters": selected, "front_matter": document.front_matter,
         "opening_id": body[0].id if body else "", "first_folio": document.first_folio,
         "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": document.fillers,
-        "toc_folios": dict(document.toc_folios), "end_on_verso": document.end_on_verso, "specimen": document.specimen,
+        "folios": {a: f for a, f in folios.items() if a not in here}, "end_on_verso": document.end_on_verso,
+        "specimen": document.specimen, "index_pages": lambda entry: print_pages(entry, folios),
     })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 
@@ -370,6 +391,8 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
         return f'href="#{target}"'
 
     content = CHAPTER_LINK.sub(local, content)
+    if folios and 'class="xref"' in content:
+        content = xref_folios(content, folios)
     if "<pre" in content:  # long code lines broken at the printed width, with a mark; print's fewer boxes (code.py)
         from ..transform.code import for_print
 
@@ -391,6 +414,27 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
     if profile.colour == "cmyk":
         assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(book.config).read_bytes()),)
     return Rendered("print", (page,), assets)
+
+
+_XREF_LINK = re.compile(r'<a class="xref" href="#([^"]+)"')
+_IDS = re.compile(r'\sid="([^"]+)"')
+
+
+def xref_folios(content: str, folios: Mapping[str, str]) -> str:
+    """Cross-references to anchors laid out in another document carry the folio an earlier layout
+    found (`data-folio`, printed by print.css); those inside the document keep `target-counter`."""
+    local = set(_IDS.findall(content))
+
+    def folio(m: re.Match[str]) -> str:
+        anchor = m.group(1)
+        return m.group(0) + f' data-folio="{folios[anchor]}"' if anchor not in local and anchor in folios else m.group(0)
+
+    return _XREF_LINK.sub(folio, content)
+
+
+def xref_anchors(content: str) -> list[str]:
+    """The anchors a print document's cross-references name."""
+    return _XREF_LINK.findall(content)
 
 
 def _print_notes(book: Book, chapters: tuple[Chapter, ...], margin_inside: float | None) -> tuple[Chapter, ...]:

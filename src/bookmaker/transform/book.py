@@ -15,8 +15,11 @@ from ..source.config import load_config
 from ..source.manuscript import load_chapters
 from . import markdown
 from .images import load_cover, load_images
+from .index import make_index
+from .index.gather import with_index_page
 from .links import check_links, line_of
 from .notes import gather
+from .references import resolve_references
 
 Transform = Callable[[Book], Book]
 
@@ -131,8 +134,15 @@ def render_chapters(
     cover = load_cover(config, cache) if with_cover else None
     book = replace(book, chapters=chapters, images=images, cover=cover)
     if only is None:  # ids and links can be checked only when every chapter is rendered
-        book = check_links(book, lambda ch, needle, msg: reporter.warn(ch.path, line_of(ch, needle), msg))
+        def warn(ch: Chapter, needle: str, msg: str) -> None:
+            reporter.warn(ch.path, line_of(ch, needle), msg)
+
+        book = resolve_references(book, warn)  # [@id] named and linked, then checked as every link is
+        book = check_links(book, warn)
         book = gather(book)  # notes = "book": onto the Notes page, once their links are checked in their chapters
+        book = make_index(book, warn)  # the Index page, last, with the marks wherever gather left them
+    else:
+        book = with_index_page(book)  # the contents list the Index as the build's do
     return book
 
 

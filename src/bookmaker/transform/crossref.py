@@ -156,8 +156,14 @@ def settle(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> 
         if ch.id == chapter.id:
             reporter.warn(ch.path, line_of(ch, needle), message)
 
-    checked = check_links(replace(book, chapters=stubs), warn)
-    return next(ch for ch in checked.chapters if ch.id == chapter.id)
+    from .markdown.marks import strip_mark_data
+    from .references import resolve_references
+
+    checked = check_links(resolve_references(replace(book, chapters=stubs), warn), warn)
+    settled = next(ch for ch in checked.chapters if ch.id == chapter.id)
+    # the index marks as the build leaves them (transform/index); the Index page is the build's alone
+    return replace(settled, blocks=tuple(replace(b, html=strip_mark_data(b.html)) if isinstance(b, HtmlBlock) else b
+                                         for b in settled.blocks))
 
 
 def settle_in_book(book: Book, chapter: Chapter, cache: IdCache, reporter: Reporter) -> tuple[Book, Chapter]:

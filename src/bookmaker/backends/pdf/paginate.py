@@ -20,6 +20,15 @@ from ...core.errors import OutputError
 from ...core.model import Book, Chapter, PrintedBook
 from ...render.layout import Asset, PrintDocument, Rendered, cmyk_profile, render_print
 from .backend import PdfBackend, missing_libraries
+from .folios import (
+    document_folios,
+    estimated_folios,
+    front_folios,
+    part_folios,
+    remote_references,
+    stale,
+    wanted_anchors,
+)
 from .merge import merge
 from .parts import (
     LaidOutPart,
@@ -50,7 +59,11 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
     book = ctx.book
     jobs = jobs or default_jobs()
     missing_libraries(ctx.reporter)  # said here too: worker processes' notes stay in the workers
-    front, body = split_parts(book)
+    back = tuple(ch for ch in book.chapters if ch.role == "index")  # laid out last, with every mark's folio
+    front, body = split_parts(replace(book, chapters=tuple(ch for ch in book.chapters if ch not in back)))
+    if back and not body:  # a short book with an Index: its body is one part, the Index after it
+        rest = tuple(ch for ch in book.chapters[len(front):] if ch not in back)
+        body = [rest] if rest else []
     if _has_math(book):  # ziamath is slow pure Python: the book's formulas drawn on every core first
         from ...transform.formula import draw_ahead
 
@@ -59,9 +72,11 @@ def print_book(ctx: BuildContext, jobs: int | None = None, one_document: bool = 
         return _settle(book, _DocumentPass(ctx))
     converted = cmyk_assets(render_print(book, PrintDocument.assets_only()), ctx).assets if book.config.print.profile.colour == "cmyk" else None
 
+    known = _Known(estimated_folios(book, remote_references(front) | {a for part in body for a in remote_references(part)}))
+
     def in_parts(gutter: float, fillers: int) -> Pass:  # the parts pass counts its own filler pages
         try:
-            printed = _parts_pass(ctx, front, body, jobs, gutter, converted)
+            printed = _parts_pass(ctx, (front, body, back), min(jobs, len(body)), gutter, converted, known)
         except PassAbandoned as exc:
             return Pass(exc.content_pages)
         return Pass(printed.pages - printed.fillers, printed)
@@ -92,20 +107,40 @@ def _settle(book: Book, lay_out: Callable[[float, int], Pass]) -> PrintedBook:
 
 
 class _DocumentPass:
-    """The whole book as one WeasyPrint document, its filler pages in it."""
+    """The whole book as one WeasyPrint document, its filler pages in it. With an Index, laid out
+    once more when its marks' folios are not the ones it was set with (folios.py)."""
 
     def __init__(self, ctx: BuildContext) -> None:
+        from ...transform.index.gather import index_anchors
+
         self.ctx, self.backend = ctx, PdfBackend()
         self.converted: tuple[Asset, ...] | None = None
+        self.marks = frozenset(index_anchors(ctx.book))
+        self.folios: dict[str, str] = {}
+        body = [ch.id for ch in ctx.book.chapters if ch.kind == "body"]
+        self.opening = body[:1]
+
+    def _lay_out(self, gutter: float, fillers: int) -> Any:
+        ctx, book = self.ctx, self.ctx.book
+        for _ in range(3):  # the Index is last: the second layout gives the marks the pages of the first
+            rendered = render_print(book, PrintDocument.whole(gutter, fillers).with_folios(self.folios))
+            if book.config.print.profile.colour == "cmyk":  # converted once, whatever the number of passes
+                self.converted = self.converted or cmyk_assets(rendered, ctx).assets
+                rendered = replace(rendered, assets=self.converted)
+            document = self.backend.lay_out(rendered, ctx)
+            if not self.marks:
+                break
+            opening = chapter_starts(document.pages, self.opening)[0] if self.opening else None
+            actual = document_folios(document.pages, opening, self.marks)
+            if not stale(self.folios, actual, self.marks):
+                break
+            self.folios = actual
+        return document
 
     def __call__(self, gutter: float, fillers: int) -> Pass:
         ctx, book = self.ctx, self.ctx.book
         settings, profile = book.config.print, book.config.print.profile
-        rendered = render_print(book, PrintDocument.whole(gutter, fillers))
-        if profile.colour == "cmyk":  # converted once, whatever the number of passes
-            self.converted = self.converted or cmyk_assets(rendered, ctx).assets
-            rendered = replace(rendered, assets=self.converted)
-        document = self.backend.lay_out(rendered, ctx)
+        document = self._lay_out(gutter, fillers)
         total = len(document.pages)
         content = total - fillers
         if not settings.gutter_holds(gutter, content):
@@ -121,20 +156,34 @@ class _DocumentPass:
         return Pass(content, PrintedBook(self.backend.write_document(document, ctx), total, fillers, gutter, 1, layout_summary(document)))
 
 
-def _parts_pass(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[tuple[Chapter, ...]], jobs: int,
-                gutter: float, converted: tuple[Asset, ...] | None) -> PrintedBook:
+class _Known:
+    """Folios of anchors from the last layout, kept between the passes of a book in parts: what
+    its cross-references to other parts print. `rounds`: passes repeated for them so far."""
+
+    ROUNDS = 2
+
+    def __init__(self, folios: dict[str, str]) -> None:
+        self.folios, self.rounds = folios, 0
+
+
+def _parts_pass(ctx: BuildContext, pieces: tuple[tuple[Chapter, ...], Sequence[tuple[Chapter, ...]], tuple[Chapter, ...]],
+                jobs: int, gutter: float, converted: tuple[Asset, ...] | None, known: _Known) -> PrintedBook:
     """One pass over `split_parts`, with the filler pages the profile asks for; PassAbandoned as soon
-    as the page count shows the gutter is wrong.
+    as the page count shows the gutter is wrong, or when a cross-reference printed another part's
+    folio that this layout moved (`known` has the new ones for the next pass).
 
     The front part (half title, title page, copyright, contents, front chapters, roman folios) is
     laid out last, here, once every body chapter's folio is known, so the contents print real
-    numbers. The printer's filler pages come from a small document of blank filler pages.
+    numbers; then the Index (`back`), with the folio of every mark. The printer's filler pages
+    come from a small document of blank filler pages.
     """
+    front, parts, back = pieces
     book = ctx.book
     settings = book.config.print
     profile = settings.profile
     backend = PdfBackend()
     done: dict[str, Any] = {}
+    wanted = wanted_anchors(book)
 
     def with_assets(rendered: Rendered) -> Rendered:
         return replace(rendered, assets=converted) if converted is not None else rendered
@@ -144,41 +193,86 @@ def _parts_pass(ctx: BuildContext, front: tuple[Chapter, ...], parts: Sequence[t
         for chapters, part_starts, count in zip(parts, starts, counts):
             folios.update({ch.id: first + s for ch, s in zip(chapters, part_starts)})
             first += count
-        rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, folios)))
-        # the front part's PDF gives the book its metadata, build time included
-        (key,) = part_keys(ctx, [rendered], "front", ctx.timestamp.isoformat())
-        part = cached_part(ctx, key)
-        document = None
-        if part is None:
-            document = backend.lay_out(rendered, ctx)
-            front_pages = len(document.pages) - 1
-        else:
-            front_pages = part.pages
-        content = front_pages + sum(counts)
-        fillers = profile.fill(content)
-        if not settings.gutter_holds(gutter, content):
+        folios.update({ch.id: first for ch in back[:1]})
+        rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, {**known.folios, **folios})))
+        part = _front_part(ctx, backend, rendered, front, wanted)
+        content = part.pages + sum(counts)
+        if not back and not settings.gutter_holds(gutter, content):
             raise PassAbandoned(content)
-        if document is not None:
-            front_starts = chapter_starts(document.pages, [ch.id for ch in front])
-            pdf, layout, cross = finish(document, ctx, drops_last=True)
-            part = LaidOutPart(front_pages, front_starts, 1, pdf, layout, cross)
-            cache_part(ctx, key, part)
-        done.update(front=part, content=content, fillers=fillers)
+        done.update(front=part, content=content, back_folio=first, chapter_folios=folios)
 
-    laid_out = lay_out_parts(ctx, parts, gutter, jobs, converted, on_counted)
+    laid_out = lay_out_parts(ctx, parts, gutter, jobs, converted, on_counted, known.folios, wanted, last=not back)
     for part in laid_out:
         for warning in part.warnings:
             if warning not in ctx.reporter.warnings:
                 ctx.reporter.warnings.append(warning)
-    content, fillers = done["content"], done["fillers"]
+    actual = front_folios(done["front"].anchors)
+    for part in laid_out:
+        actual.update(part_folios(part.anchors, part.first_folio))
+    content = done["content"]
+    if back:
+        folios = {**actual, **{k: str(v) for k, v in done["chapter_folios"].items()}}
+        rendered = with_assets(render_print(book, PrintDocument.back(back, gutter, done["back_folio"], folios)))
+        index = _back_part(ctx, backend, rendered, back, done["back_folio"])
+        laid_out = [*laid_out, index]
+        content += index.pages
+        if not settings.gutter_holds(gutter, content):
+            raise PassAbandoned(content)
+    _check_references(ctx, known, actual, front, parts, content)
+    fillers = profile.fill(content)
     filler_part = None
     if fillers:
         rendered = with_assets(render_print(book, PrintDocument.filler_pages(fillers + 1, gutter)))
         document = backend.lay_out(rendered, ctx)
         skip = 0 if (content + 1) % 2 else 1  # the first filler page's side
-        pdf, layout, cross = finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
+        pdf, layout, cross, _ = finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
         filler_part = LaidOutPart(fillers, (), 0, pdf, layout, cross)
     return _joined(book, done["front"], laid_out, filler_part, gutter)
+
+
+def _front_part(ctx: BuildContext, backend: PdfBackend, rendered: Rendered, front: Sequence[Chapter], wanted: frozenset[str]) -> LaidOutPart:
+    """The front part laid out (or from the build cache); the front part's PDF gives the book its
+    metadata, build time included."""
+    (key,) = part_keys(ctx, [rendered], "front", ctx.timestamp.isoformat())
+    part = cached_part(ctx, key)
+    if part is None:
+        document = backend.lay_out(rendered, ctx)
+        front_starts = chapter_starts(document.pages, [ch.id for ch in front])
+        pdf, layout, cross, anchors = finish(document, ctx, drops_last=True, wanted=wanted)
+        part = LaidOutPart(len(document.pages) - 1, front_starts, 1, pdf, layout, cross, (), anchors)
+        cache_part(ctx, key, part)
+    return part
+
+
+def _back_part(ctx: BuildContext, backend: PdfBackend, rendered: Rendered, back: Sequence[Chapter], first_folio: int) -> LaidOutPart:
+    """The Index laid out on its folios (or from the build cache)."""
+    (key,) = part_keys(ctx, [rendered], "back")
+    part = cached_part(ctx, key)
+    if part is None:
+        document = backend.lay_out(rendered, ctx)
+        starts = chapter_starts(document.pages, [ch.id for ch in back])
+        pdf, layout, cross, _ = finish(document, ctx, drops_last=False)
+        part = LaidOutPart(len(document.pages), starts, first_folio, pdf, layout, cross)
+        cache_part(ctx, key, part)
+    return part
+
+
+def _check_references(ctx: BuildContext, known: _Known, actual: dict[str, str], front: Sequence[Chapter],
+                      parts: Sequence[Sequence[Chapter]], content: int) -> None:
+    """A cross-reference to another part printed the folio of an earlier layout: when this one
+    moved it, lay out again with the new folios (PassAbandoned), at most `_Known.ROUNDS` times;
+    after that the book is kept, with a warning that those references may be a page off."""
+    remote = remote_references(front).union(*(remote_references(part) for part in parts))
+    moved = stale(known.folios, actual, remote)
+    if not moved:
+        return
+    known.folios.update(actual)
+    if known.rounds < _Known.ROUNDS:
+        known.rounds += 1
+        raise PassAbandoned(content)
+    ctx.reporter.warn(ctx.book.config.root / "book.toml", None,
+                      f"the pages printed by {len(moved)} cross-reference(s) to other parts of the book did not settle "
+                      f"after {_Known.ROUNDS + 1} layouts (first: '{moved[0]}'); they may be a page off")
 
 
 def _joined(book: Book, front: LaidOutPart, body: Sequence[LaidOutPart], fillers: LaidOutPart | None, gutter: float) -> PrintedBook:

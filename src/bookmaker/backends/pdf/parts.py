@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ...core.context import BuildContext
 from ...core.errors import Diagnostic
@@ -90,6 +90,7 @@ class CrossLink:
     page: int  # in the part
     rect: tuple[float, float, float, float]  # PDF points, as WeasyPrint places its own links
     anchor: str
+    position: int = 0  # among the page's links as WeasyPrint made them: the merge puts it back there
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class LaidOutPart:
     layout: list[PageContent] = field(repr=False)  # preflight's per-page boxes
     cross_links: tuple[CrossLink, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
+    anchors: tuple[tuple[str, int], ...] = ()  # (anchor, page in the part) of the anchors asked for
 
 
 def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
@@ -109,19 +111,36 @@ def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
     taken = []
     for index, page in enumerate(pages):
         kept = []
-        for link in page.links:
+        for position, link in enumerate(page.links):
             kind, target, rect = link[0], link[1], link[2]
             if kind == "internal" and target not in anchors:
                 x1, y1, x2, y2 = rect
                 h = page.height
-                taken.append(CrossLink(index, (x1 * 0.75, (h - y1) * 0.75, x2 * 0.75, (h - y2) * 0.75), target))
+                taken.append(CrossLink(index, (x1 * 0.75, (h - y1) * 0.75, x2 * 0.75, (h - y2) * 0.75), target, position))
             else:
                 kept.append(link)
         page.links = kept
     return tuple(taken)
 
 
-def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None) -> tuple[bytes, list[PageContent], tuple[CrossLink, ...]]:
+def anchor_pages(pages: Sequence[Any], wanted: frozenset[str]) -> tuple[tuple[str, int], ...]:
+    """(anchor, page index) of each wanted anchor, from WeasyPrint's laid-out pages (`Page.anchors`)."""
+    if not wanted:
+        return ()
+    found: dict[str, int] = {}
+    for index, page in enumerate(pages):
+        for name in page.anchors:
+            if name in wanted and name not in found:
+                found[name] = index
+    return tuple(sorted(found.items()))
+
+
+Finished = tuple[bytes, list[PageContent], tuple[CrossLink, ...], tuple[tuple[str, int], ...]]
+
+
+def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None,
+           wanted: frozenset[str] = frozenset()) -> Finished:
+    """The part's PDF, preflight's boxes, its links to other parts, and the pages of `wanted` anchors."""
     pages = list(document.pages)
     if drops_last:
         pages = pages[:-1]
@@ -129,12 +148,20 @@ def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int =
     document = document.copy(pages)
     cross = _take_cross_links(document.pages)
     backend = PdfBackend()
-    return backend.write_document(document, ctx), layout_summary(document), cross
+    return backend.write_document(document, ctx), layout_summary(document), cross, anchor_pages(document.pages, wanted)
 
 
-def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None) -> Rendered:
-    rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=index == len(parts) - 1))
+def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None,
+                folios: Mapping[str, str] | None = None, last: bool = True) -> Rendered:
+    """Part `index`; `last`: the book's last part (a part before the Index ends on a left page too)."""
+    final = last and index == len(parts) - 1
+    rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=final, folios=folios))
     return replace(rendered, assets=assets) if assets is not None else rendered
+
+
+def ends_on_verso(rendered: Rendered) -> bool:
+    """The part ends with the part-end marker (print.html.j2): its last page is dropped."""
+    return '<div class="part-end"></div>\n</body>' in rendered.pages[0].content
 
 
 class PassAbandoned(Exception):
@@ -178,7 +205,8 @@ def cached_part(ctx: BuildContext, key: str | None) -> LaidOutPart | None:
         layout = [PageContent([tuple(t) for t in text], [tuple(i) for i in images]) for text, images in meta["layout"]]
         cross = tuple(CrossLink(page, tuple(rect), anchor) for page, rect, anchor in meta["cross"])  # type: ignore[arg-type]
         warnings = tuple(Diagnostic(SourceLocation(Path(path), line), message, "warning") for path, line, message in meta["warnings"])
-        return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings)
+        anchors = tuple((str(name), int(page)) for name, page in meta["anchors"])
+        return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings, anchors)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -191,6 +219,7 @@ def cache_part(ctx: BuildContext, key: str | None, part: LaidOutPart) -> None:
         "layout": [[page.text, page.images] for page in part.layout],
         "cross": [[c.page, list(c.rect), c.anchor] for c in part.cross_links],
         "warnings": [[str(w.location.path), w.location.line, w.message] for w in part.warnings],
+        "anchors": [list(a) for a in part.anchors],
     }, part.pdf)
 
 

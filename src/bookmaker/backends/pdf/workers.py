@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ...core.context import BuildContext
 from ...core.errors import BookError, Diagnostic, OutputError
@@ -59,22 +59,24 @@ class _Folios:
 
 
 def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered: Sequence[Rendered],
-              chapter_ids: Sequence[Sequence[str]], index: int) -> tuple[bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...]]:
-    """Lay out and write part `index`: (pdf, preflight layout, cross links, warnings)."""
+              chapter_ids: Sequence[Sequence[str]], index: int, wanted: frozenset[str]
+              ) -> tuple[bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...], tuple[tuple[str, int], ...]]:
+    """Lay out and write part `index`: (pdf, preflight layout, cross links, warnings, the pages of
+    the `wanted` anchors: index marks and cross-references' targets)."""
     import gc
 
     before = len(ctx.reporter.warnings)
-    drops_last = index < len(rendered) - 1
+    drops_last = parts.ends_on_verso(rendered[index])  # one more page opened, and dropped
     folios.expect(index, chapter_ids[index], drops_last)
     document = backend.lay_out(rendered[index], ctx)
-    pdf, layout, cross = parts.finish(document, ctx, drops_last)
+    pdf, layout, cross, anchors = parts.finish(document, ctx, drops_last, wanted=wanted)
     del document
     folios.page_boxes = []
     gc.collect()  # a part's boxes go before the next, even with the collector paused
-    return pdf, layout, cross, tuple(ctx.reporter.warnings[before:])
+    return pdf, layout, cross, tuple(ctx.reporter.warnings[before:]), anchors
 
 
-def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_ids: Sequence[Sequence[str]]) -> None:
+def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_ids: Sequence[Sequence[str]], wanted: frozenset[str]) -> None:
     """A forked process laying out the parts it is given, one after another.
 
     One process keeps its warm caches (Pango's shaping, the hyphenation dictionary's words) from
@@ -92,7 +94,7 @@ def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_
                 if message[0] != "part":
                     return
                 index = message[1]
-                conn.send(("done", index, *_one_part(folios, backend, ctx, rendered, chapter_ids, index)))
+                conn.send(("done", index, *_one_part(folios, backend, ctx, rendered, chapter_ids, index, wanted)))
     except BookError as exc:
         conn.send(("error", exc))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
@@ -116,7 +118,8 @@ class _Agreement:
         return 1 + sum(self.counts[j] for j in range(index))
 
 
-Done = tuple[int, bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...]]  # (part, pdf, layout, cross links, warnings)
+# (part, pdf, layout, cross links, warnings, anchors' pages)
+Done = tuple[int, bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...], tuple[tuple[str, int], ...]]
 
 
 class Runner(Protocol):
@@ -156,8 +159,9 @@ class SerialRunner:
     novel benchmark; the cause was not found), so one job uses no worker.
     """
 
-    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement) -> None:
-        self.ctx, self.rendered, self.ids = ctx, rendered, ids
+    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement,
+                 wanted: frozenset[str] = frozenset()) -> None:
+        self.ctx, self.rendered, self.ids, self.wanted = ctx, rendered, ids, wanted
         self.folios = _Folios(_Direct(agreement))
         self.backend = PdfBackend()
         self.next: int | None = None
@@ -174,7 +178,7 @@ class SerialRunner:
         if index is None:
             return []
         with self.folios.installed():
-            return [(index, *_one_part(self.folios, self.backend, self.ctx, self.rendered, self.ids, index))]
+            return [(index, *_one_part(self.folios, self.backend, self.ctx, self.rendered, self.ids, index, self.wanted))]
 
     def close(self, complete: bool) -> None:
         pass
@@ -183,11 +187,13 @@ class SerialRunner:
 class ForkedRunner:
     """Parts handed in order to at most `jobs` forked workers, each keeping its warm caches."""
 
-    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement, jobs: int) -> None:
+    def __init__(self, ctx: BuildContext, rendered: Sequence[Rendered], ids: Sequence[Sequence[str]], agreement: _Agreement, jobs: int,
+                 wanted: frozenset[str] = frozenset()) -> None:
         import multiprocessing
 
         self.fork = multiprocessing.get_context("fork")
         self.ctx, self.rendered, self.ids, self.agreement, self.jobs = ctx, rendered, ids, agreement, max(1, jobs)
+        self.wanted = wanted
         self.workers: dict[Any, Any] = {}  # connection -> process
         self.busy: set[Any] = set()  # connections of workers with a part
         self.idle: list[Any] = []
@@ -201,7 +207,7 @@ class ForkedRunner:
                 if not self.workers:
                     parts.warm_up(self.ctx)  # once here rather than in every worker
                 conn, theirs = self.fork.Pipe()
-                process = self.fork.Process(target=_worker, args=(theirs, self.ctx, self.rendered, self.ids), daemon=True)
+                process = self.fork.Process(target=_worker, args=(theirs, self.ctx, self.rendered, self.ids, self.wanted), daemon=True)
                 process.start()
                 theirs.close()
                 self.workers[conn] = process
@@ -257,15 +263,20 @@ def lay_out_parts(
     jobs: int,
     assets: tuple[Asset, ...] | None,
     on_counted: OnCounted,
+    folios: Mapping[str, str] | None = None,
+    wanted: frozenset[str] = frozenset(),
+    last: bool = True,
 ) -> list[LaidOutPart]:
     """Every body part laid out, by this process (`jobs` 1) or at most `jobs` workers, folios agreed in order.
 
     Parts are handed out in order, so a part waiting for its folio waits only for parts already
     being laid out. A part the build cache holds is not laid out unless its first folio moved.
     `on_counted(pages_by_part, starts_by_part)` runs once, when every part's pages are known (the
-    parts write meanwhile); it may raise PassAbandoned, which stops every part.
+    parts write meanwhile); it may raise PassAbandoned, which stops every part. `folios`: those of
+    anchors in other parts that cross-references name (from an earlier layout); `wanted`: the
+    anchors whose pages each part reports; `last`: no Index is laid out after the parts.
     """
-    rendered = [parts.render_part(ctx, body, i, gutter, assets) for i in range(len(body))]
+    rendered = [parts.render_part(ctx, body, i, gutter, assets, folios, last) for i in range(len(body))]
     keys = parts.part_keys(ctx, rendered)
     ids = [[c.id for c in p] for p in body]
     agreement = _Agreement({}, {})
@@ -275,7 +286,8 @@ def lay_out_parts(
         if hit is not None:
             cached[i] = hit
             agreement.counted(i, hit.pages, hit.starts)
-    runner: Runner = SerialRunner(ctx, rendered, ids, agreement) if jobs <= 1 else ForkedRunner(ctx, rendered, ids, agreement, jobs)
+    runner: Runner = (SerialRunner(ctx, rendered, ids, agreement, wanted) if jobs <= 1
+                      else ForkedRunner(ctx, rendered, ids, agreement, jobs, wanted))
     todo = [i for i in range(len(body)) if i not in cached]
     results: dict[int, LaidOutPart] = {}
     settled = 0  # parts before this one have their first folio settled (cached or told)
@@ -303,8 +315,9 @@ def lay_out_parts(
             runner.hand_out(todo)
             if len(results) == len(body):
                 break
-            for index, pdf, layout, cross, warnings in runner.wait():
-                part = LaidOutPart(agreement.counts[index], agreement.starts[index], agreement.first_folio(index) or 1, pdf, layout, cross, warnings)
+            for index, pdf, layout, cross, warnings, anchors in runner.wait():
+                part = LaidOutPart(agreement.counts[index], agreement.starts[index], agreement.first_folio(index) or 1,
+                                   pdf, layout, cross, warnings, anchors)
                 results[index] = part
                 parts.cache_part(ctx, keys[index], part)
         check()

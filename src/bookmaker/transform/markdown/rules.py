@@ -22,6 +22,13 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from ...core.model import Image
 from ...core.text import WIDE_TABLE
 from .attributes import ID_OK, FenceInfo, div_classes, fence_info
+from .marks import (
+    index_span,
+    is_index_span,
+    plain_span_open,
+    xref_placeholder,
+    xref_rule,
+)
 from .notes import note_id, ref_id
 
 MATH_TOKENS = ("math_inline", "math_inline_double", "math_block", "math_block_label")
@@ -163,6 +170,38 @@ def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: 
     return str(self.renderToken(tokens, idx, options, env))
 
 
+def _xref(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """`[@id]`: a placeholder link the book-wide pass names (transform/references.py)."""
+    return _trusted(env, xref_placeholder(tokens[idx].meta["id"]))
+
+
+def _span_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """`[text]{.index …}` is an index mark (marks.py); any other span keeps only its id, class,
+    lang and dir (other key=value pairs are not XHTML attributes)."""
+    token = tokens[idx]
+    if is_index_span(token):
+        token.meta["index"] = True
+        _close_of(tokens, idx).meta["index"] = True
+        return _trusted(env, index_span(tokens, idx, env))
+    return plain_span_open(token)
+
+
+def _span_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return _trusted(env, "</span>") if tokens[idx].meta.get("index") else "</span>"
+
+
+def _close_of(tokens: Sequence[Token], idx: int) -> Token:
+    depth = 0
+    for t in tokens[idx + 1:]:
+        if t.type == "span_open":
+            depth += 1
+        elif t.type == "span_close":
+            if depth == 0:
+                return t
+            depth -= 1
+    return tokens[idx]
+
+
 @lru_cache(maxsize=1)
 def markdown_it() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"xhtmlOut": True, "html": True, "typographer": True})
@@ -176,7 +215,9 @@ def markdown_it() -> MarkdownIt:
     # $…$ and $$…$$ as pandoc reads them: no space inside the dollars, no digit after the closing
     # one, so "$5 and $10" stays text; $$…$$ inside a paragraph is a display formula too.
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, allow_labels=True)
-    md.use(attrs_plugin, after=("image",))
+    # {…} after images; pandoc's bracketed spans `[text]{.index term="…"}` (index marks: marks.py)
+    md.use(attrs_plugin, after=("image",), spans=True)
+    md.inline.ruler.before("link", "xref", xref_rule)  # [@id] cross-references
     md.add_render_rule("footnote_ref", _fn_ref)  # the notes themselves: notes.py
     md.add_render_rule("image", _image)
     md.add_render_rule("link_open", _link_open)
@@ -184,6 +225,9 @@ def markdown_it() -> MarkdownIt:
     md.add_render_rule("th_open", _cell_open)
     md.add_render_rule("td_open", _cell_open)
     md.add_render_rule("task_box", _task_box)
+    md.add_render_rule("xref", _xref)
+    md.add_render_rule("span_open", _span_open)
+    md.add_render_rule("span_close", _span_close)
     for name in MATH_TOKENS:
         md.add_render_rule(name, _math)
     md.add_render_rule("fence", _fence)

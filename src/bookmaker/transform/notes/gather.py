@@ -21,9 +21,9 @@ from dataclasses import replace
 from html import escape
 
 from ...core.model import Book, BookConfig, Chapter, HtmlBlock
+from ...core.words import words_for
 from ..markdown.notes import Note, read_notes
 
-NOTES_TITLE = "Notes"
 _LOCAL_HREF = re.compile(r'\shref="#([^"]*)"')
 _ID = re.compile(r'\sid="([^"]*)"')
 
@@ -78,7 +78,7 @@ def gather(book: Book) -> Book:
             groups.append(_group(book.config, chapter, notes))
     if not groups:
         return book
-    page = Chapter(path=book.config.root / "book.toml", slug=slug, title=NOTES_TITLE, kind="back", source="",
+    page = Chapter(path=book.config.root / "book.toml", slug=slug, title=words_for(book.config.language).notes, kind="back", source="",
                    body_line=1, blocks=tuple(groups), role="endnotes")
     return replace(book, chapters=(*chapters, page))
 
