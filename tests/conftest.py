@@ -16,7 +16,7 @@ from bookmaker.pipeline import Output, build
 
 ROOT = Path(__file__).resolve().parents[1]
 # The preview's page maps go to a cache folder: the tests keep theirs out of the user's ~/.cache.
-os.environ.setdefault("BOOKMAKER_CACHE_DIR", tempfile.mkdtemp(prefix="bookmaker-test-cache-"))
+SESSION_CACHE = Path(os.environ.setdefault("BOOKMAKER_CACHE_DIR", tempfile.mkdtemp(prefix="bookmaker-test-cache-")))
 SAMPLE = ROOT / "book"
 EPOCH = "1764115200"  # 2025-11-26T00:00:00Z
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

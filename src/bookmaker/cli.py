@@ -144,7 +144,7 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
             if epub_file is None:
                 import tempfile
 
-                data = target(book_dir, "epub").make(ctx, None, quiet).data
+                data = target(book_dir, "epub").make(ctx, None, quiet, made.printed).data
                 with tempfile.NamedTemporaryFile(suffix=".epub") as tmp:
                     tmp.write(data)
                     tmp.flush()

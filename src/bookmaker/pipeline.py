@@ -22,6 +22,7 @@ from .transform.book import load_book
 if TYPE_CHECKING:
     from .cache.pagemap import PageMap
     from .core.context import BuildContext
+    from .render.pagelist import PrintPage
 
 @dataclass(frozen=True)
 class Output:
@@ -41,31 +42,67 @@ class Made:
     format: str
     data: bytes
     printed: PrintedBook | None = None
+    laid_out: PrintedBook | None = None  # the print laid out for this output (the EPUB's page-list), not written
 
 
 class Target(Protocol):
-    """An output format: `make` renders the book for it and has its back end package it."""
+    """An output format: `make` renders the book for it and has its back end package it.
+    `printed`: the print PDF this build made before it, if any (the EPUB's page-list is read from it)."""
 
     name: str
 
-    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made: ...
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
+             printed: PrintedBook | None = None) -> Made: ...
 
 
 class EpubTarget:
     name = "epub"
 
-    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made:
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
+             printed: PrintedBook | None = None) -> Made:
         from .backends.epub import EpubBackend
         from .render.layout import render_epub
 
+        pages, laid_out = page_list_for(ctx, jobs, progress, printed)
         progress("laying out and packaging the EPUB")
-        return Made(self.name, EpubBackend().write(render_epub(ctx.book), ctx))
+        return Made(self.name, EpubBackend().write(render_epub(ctx.book, pages), ctx), laid_out=laid_out)
+
+
+def page_list_for(ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
+                  printed: PrintedBook | None) -> tuple[tuple[PrintPage, ...], PrintedBook | None]:
+    """The print pages the EPUB's page-list gives (render/pagelist.py), by book.toml `page_list`:
+    "print" (the default) takes them from this build's PDF, else from the last print build's when
+    the manuscript and the layouts are unchanged (cache/pagebreaks.py), else lays the print out
+    (the PDF is not written; its layout is returned to be recorded); "reuse" never lays out, and
+    without a valid record leaves the page-list out with a warning; "none" has no page-list."""
+    from .cache import pagebreaks
+    from .render.pagelist import print_pages
+
+    book, config = ctx.book, ctx.book.config
+    if config.page_list == "none":
+        return (), None
+    laid_out = None
+    starts = printed.page_starts if printed is not None and printed.page_starts else pagebreaks.load(book)
+    if starts is None and config.page_list == "reuse":
+        ctx.reporter.warn(config.root / "book.toml", config.page_list_line,
+                          'page_list = "reuse", but no print build of this manuscript is recorded (or a chapter, '
+                          'a layout or book.toml changed since): the EPUB has no page-list; build the PDF with it, '
+                          'or set page_list = "print"')
+        return (), None
+    if starts is None:
+        from .backends.pdf.paginate import print_book
+
+        progress("laying out the print edition for the EPUB's page-list (the PDF is not written)")
+        laid_out = print_book(ctx, jobs=jobs)
+        starts = laid_out.page_starts
+    return print_pages(starts, book.chapters), laid_out
 
 
 class PdfTarget:
     name = "pdf"
 
-    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None]) -> Made:
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
+             printed: PrintedBook | None = None) -> Made:
         from .backends.pdf.paginate import print_book
 
         progress(f"laying out the PDF (WeasyPrint, profile {ctx.book.config.print.profile.name})")
@@ -120,18 +157,19 @@ def build(
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
     ctx = BuildContext(book=book, timestamp=timestamp, reporter=reporter, cache=cache)
     results: list[tuple[str, Path, bytes]] = []
-    printed = None
+    printed = None  # the print laid out in this build: its folios and page breaks are recorded
     refused: PreflightError | None = None  # the PDF failed its preflight: the other outputs are still written
-    for fmt in formats:
-        made = target(root, fmt).make(ctx, jobs, progress)
+    for fmt in sorted(formats, key=lambda f: f != "pdf"):  # the print first: the EPUB's page-list is read from it
+        made = target(root, fmt).make(ctx, jobs, progress, printed)
+        printed = made.printed or made.laid_out or printed
         if made.printed is not None and check:
             progress("preflight")
             report = preflight_of(made, book.config)
             if not report.passed:
                 refused = PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.{fmt}"))
                 continue
-        printed = made.printed or printed
         results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", made.data))
+    results.sort(key=lambda r: list(formats).index(r[0]))
     if strict and reporter.warnings:
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
     outputs = []
@@ -151,10 +189,13 @@ def build(
 
 
 def record_page_map(book: Book, printed: PrintedBook, read_at: float) -> PageMap:
-    """Every chapter's span in the whole book's PDF, for the one-chapter previews' folios: the
-    build's and the preview's background layout (preview/fill.py) record the same way."""
+    """Every chapter's span in the whole book's PDF, for the one-chapter previews' folios, and where
+    each page begins, for the page-list of an EPUB built alone and of the previews (pagebreaks.py):
+    the build's and the preview's background layout (preview/fill.py) record the same way."""
+    from .cache import pagebreaks
     from .cache.pagemap import record_build
 
+    pagebreaks.record(book, printed.page_starts)
     content_pages = printed.pages - printed.fillers  # filler pages end the book after its last chapter
     return record_build(book, printed.data, printed.margin_inside, content_pages, read_at, printed.chapter_starts)
 

@@ -26,6 +26,7 @@ from ebooklib import epub
 
 from ..core.context import BuildContext
 from ..core.errors import OutputError
+from ..core.model import BookConfig
 from ..render.layout import Page, Rendered
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -119,7 +120,9 @@ class _Writer(epub.EpubWriter):
         self.out.close()
 
 
-def _accessibility(book: epub.EpubBook, summary: str) -> None:
+def _accessibility(book: epub.EpubBook, summary: str, source: str | None = None) -> None:
+    """The accessibility metadata; with `source` (the print edition's identifier), the page
+    breaks and the page-list the print edition gave (render/pagelist.py) are declared too."""
     def meta(prop: str, value: str) -> None:
         book.add_metadata(None, "meta", value, {"property": prop})
 
@@ -127,7 +130,12 @@ def _accessibility(book: epub.EpubBook, summary: str) -> None:
     meta("schema:accessMode", "visual")
     meta("schema:accessModeSufficient", "textual")
     meta("schema:accessModeSufficient", "textual,visual")
-    for feature in ("alternativeText", "displayTransformability", "readingOrder", "structuralNavigation", "tableOfContents"):
+    features = ["alternativeText", "displayTransformability", "readingOrder", "structuralNavigation", "tableOfContents"]
+    if source is not None:
+        features[2:2] = ["pageBreakMarkers", "pageNavigation"]
+        book.add_metadata("DC", "source", source, {"id": "print-source"})
+        meta("pageBreakSource", source)  # EPUB 3.3's own property (Ace reads it; schema.org has none)
+    for feature in features:
         meta("schema:accessibilityFeature", feature)
     meta("schema:accessibilityHazard", "none")
     meta("schema:accessibilitySummary", summary)
@@ -157,7 +165,7 @@ class EpubBackend:
             book.add_metadata("DC", "rights", config.rights)
         if config.description:
             book.add_metadata("DC", "description", config.description)
-        _accessibility(book, config.accessibility_summary or _default_summary(ctx))
+        _accessibility(book, config.accessibility_summary or _default_summary(ctx), page_source(config) if rendered.page_list else None)
 
         cover_href = ctx.book.cover.href if ctx.book.cover else None
         for n, asset in enumerate(rendered.assets):
@@ -197,6 +205,12 @@ class EpubBackend:
         out = io.BytesIO()
         _Writer(out, book, ctx.timestamp, config.language).write()  # type: ignore[arg-type]
         return out.getvalue()
+
+
+def page_source(config: BookConfig) -> str:
+    """The print edition the page breaks come from: its ISBN when book.toml gives one, else the
+    book's identifier, which the PDF of the same build carries (its PDF identifier)."""
+    return f"urn:isbn:{config.isbn}" if config.isbn else config.identifier
 
 
 def _default_summary(ctx: BuildContext) -> str:

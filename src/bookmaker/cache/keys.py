@@ -5,6 +5,7 @@
 | images (build.py) | `<out>/.bookmaker-cache/images` | the file's bytes (or a placeholder's text and size) change, or `code_key("images")` |
 | PDF parts (build.py) | `<out>/.bookmaker-cache/parts` | the part's HTML, its assets, the profile, the identifier or the print fonts change, or `code_key("parts")`; a part whose first folio moved is laid out again |
 | page map (pagemap.py) | the user cache folder | the whole map: book.toml, a layout file print uses, or `code_key("pagemap")`; a chapter's span: its text, title, number, kind, label, being last, or an image it shows |
+| page breaks (pagebreaks.py) | the user cache folder | the page map's whole-map key (book.toml, a layout file print uses, `code_key("pagemap")`: `backends/pdf/wp_pages.py` measures them), the contents' entries, any chapter's text, title, number, kind, label or being last, or an image a chapter showed |
 | ids (transform/crossref.py) | the user cache folder | the chapter's file name or text change, or `code_key("ids")` |
 | glyph coverage (render/glyphs/coverage.py) | the user cache folder | a font file's size or time, or fontconfig's folders change |
 | font configuration (backends/pdf/backend.py) | memory, one server's life | the @font-face rules, the font files or fontconfig's state change |

@@ -13,6 +13,8 @@ ChapterKind = Literal["front", "body", "back"]
 # (pop-up footnotes in the EPUB), the chapter's end, or one Notes page at the end of the book.
 NotePlacement = Literal["foot", "chapter", "book"]
 NOTE_PLACEMENTS: tuple[NotePlacement, ...] = ("foot", "chapter", "book")
+PageListSource = Literal["print", "reuse", "none"]
+PAGE_LIST_SOURCES: tuple[PageListSource, ...] = ("print", "reuse", "none")
 # How notes are numbered (book.toml `note_numbers`): from 1 in each chapter, or on through the book.
 NoteNumbering = Literal["chapter", "book"]
 NOTE_NUMBERINGS: tuple[NoteNumbering, ...] = ("chapter", "book")
@@ -83,6 +85,8 @@ class BookConfig:
     layouts: Path | None = None  # the book's own layouts folder (resolved, inside the book); None: the built-in ones only
     notes: NotePlacement = "foot"
     note_numbers: NoteNumbering = "chapter"
+    page_list: PageListSource = "print"  # where the EPUB's print page numbers come from (render/pagelist.py)
+    page_list_line: int | None = field(default=None, compare=False)  # where book.toml sets it, for messages
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
@@ -246,6 +250,21 @@ class PageContent:
     images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)
 
 
+PageRegion = Literal["chapter", "halftitle", "titlepage", "copyright", "toc", "blank"]
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Where one print page begins, in terms the EPUB shares (backends/pdf/wp_pages.py measures it,
+    render/pagelist.py marks it): in a chapter (`where` its id), after `unit` units of the
+    chapter's text (render/pagelist.units); or on a front-matter page; or "blank", a page with no
+    text of its own."""
+
+    region: PageRegion
+    where: str = ""
+    unit: int = 0
+
+
 @dataclass(frozen=True)
 class PrintedBook:
     """The print PDF as made (printing.print_book): its bytes and what the checks and the page
@@ -258,3 +277,4 @@ class PrintedBook:
     passes: int
     layout: list[PageContent] | None = field(default=None, repr=False, compare=False)  # per page boxes, for preflight
     chapter_starts: tuple[int, ...] | None = None  # each chapter's first page (0-based), when laid out in parts
+    page_starts: tuple[PageStart, ...] = field(default=(), repr=False)  # where each page begins (the EPUB's page-list)

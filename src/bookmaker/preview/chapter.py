@@ -33,7 +33,7 @@ from .fill import start_fill
 if TYPE_CHECKING:
     from ..backends.pdf.backend import PrintFonts
     from ..core.context import BuildContext
-    from ..render.layout import Rendered
+    from ..render.layout import Page, Rendered
 
 PREVIEW_DIR = "preview"
 LinkFor = Callable[[Chapter, str], str]  # (other chapter, fragment) -> URL of it in print
@@ -118,11 +118,25 @@ def _put(path: Path, data: bytes, written: list[Path]) -> None:
     written.append(path)
 
 
+def with_page_breaks(book: Book, chapter: Chapter, page: Page) -> Page:
+    """The page with the print page breaks the EPUB would give it, when the last print build's
+    are still valid (cache/pagebreaks.py): a preview never lays the book out for them."""
+    from ..cache import pagebreaks
+    from ..render.layout import mark_chapter_page
+    from ..render.pagelist import by_page, placed, print_pages
+
+    starts = pagebreaks.load(book) if book.config.page_list != "none" else None
+    if not starts:
+        return page
+    marks = by_page(placed(print_pages(starts, book.chapters))).get(chapter.id)
+    return mark_chapter_page(book, chapter, page, marks) if marks else page
+
+
 def write_html(book: Book, chapter: Chapter, out: Path) -> HtmlPreview:
     """The chapter's EPUB page (the same bytes the EPUB holds), its stylesheets and images."""
     from ..render.layout import has_notes, render_chapter_page, stylesheets
 
-    page = render_chapter_page(book, chapter, "epub")
+    page = with_page_breaks(book, chapter, render_chapter_page(book, chapter, "epub"))
     written: list[Path] = []
     for sheet in stylesheets(book.config, "epub", notes=has_notes(chapter)):
         _put(out / sheet.href, sheet.data, written)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 import jinja2
 from lxml import etree
@@ -24,6 +24,9 @@ from ..core.resources import Layouts, builtin_layouts_dir, layouts_for
 from ..core.words import words_for
 from ..transform.code import code_columns
 from .index import epub_locators, print_pages
+
+if TYPE_CHECKING:
+    from .pagelist import PrintPage
 
 Target = Literal["epub", "print", "preview"]
 PageKind = Literal["cover", "titlepage", "copyright", "toc", "chapter", "document"]
@@ -55,6 +58,7 @@ class Rendered:
     target: Target
     pages: tuple[Page, ...]
     assets: tuple[Asset, ...]
+    page_list: bool = False  # the EPUB's pages carry the print edition's page breaks, its nav their page-list
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,7 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "index_locators": epub_locators,
         "index_pages": lambda entry: print_pages(entry, {}),
         "page_notes": False,  # the page links notes.css (the EPUB's chapter pages with notes, the Notes page)
+        "page_list": (),  # the nav's page-list: {label, href} of every print page's marker (render_epub)
     }
 
 
@@ -249,23 +254,52 @@ def _properties(content: str) -> tuple[str, ...]:
     return tuple(props)
 
 
-def render_epub(book: Book) -> Rendered:
+def render_epub(book: Book, print_pages: Sequence[PrintPage] = ()) -> Rendered:
+    """The EPUB's pages; with `print_pages` (pagelist.print_pages), each print page's marker in
+    them and the nav's page-list, in reading order."""
+    from . import pagelist
+
     ctx = _context(book, "epub")
     layouts = layouts_for(book.config)
-    pages = []
-    for template, href, title, kind in (
+    chapters = [render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters]  # each checked there
+    marks = pagelist.by_page(pagelist.placed(print_pages)) if print_pages else {}
+    if marks:
+        chapters = [mark_chapter_page(book, ch, page, marks.get(ch.id, ())) for ch, page in zip(book.chapters, chapters)]
+    listed = [entry for page in chapters for entry in pagelist.marker_hrefs(page.content, page.href)]
+    pages: list[Page] = []
+    front: tuple[tuple[str, str, str, PageKind], ...] = (
         ("cover.xhtml.j2", "cover.xhtml", "Cover", "cover"),
         ("titlepage.xhtml.j2", "titlepage.xhtml", "Title Page", "titlepage"),
         ("copyright.xhtml.j2", "copyright.xhtml", "Copyright", "copyright"),
         ("nav.xhtml.j2", "nav.xhtml", "Contents", "toc"),
-    ):
-        content = _render(layouts, template, ctx)
+    )
+    for template, href, title, kind in front:
+        labels = [label for _, label in marks.get(href, ())]
+        before = [entry for page in pages for entry in pagelist.marker_hrefs(page.content, page.href)]
+        own = [(label, f"{href}#{pagelist.marker_id(label, set())}") for label in labels]  # what mark_front names them
+        for _ in range(2):  # once more if an id of the page itself made mark_front name a marker otherwise
+            entries = [{"label": label, "href": h} for label, h in before + own + listed] if marks else []
+            content = pagelist.mark_front(_render(layouts, template, {**ctx, "page_list": entries}), labels)
+            named = pagelist.marker_hrefs(content, href)
+            if named == own or not marks:
+                break
+            own = named
         page = Page(href, title, kind, content, properties=_properties(content))
         check_well_formed(page, _template_path(layouts, template))
         pages.append(page)
-    pages.extend(render_chapter_page(book, ch, "epub", ctx) for ch in book.chapters)  # each checked there
+    pages.extend(chapters)
     assets = stylesheets(book.config, "epub", notes=any(has_notes(ch) for ch in book.chapters)) + _image_assets(book)
-    return Rendered("epub", tuple(pages), assets)
+    return Rendered("epub", tuple(pages), assets, page_list=bool(marks))
+
+
+def mark_chapter_page(book: Book, chapter: Chapter, page: Page, marks: Sequence[tuple[int, str]]) -> Page:
+    """A chapter's EPUB page with the markers of the print pages that begin in it (pagelist.py)."""
+    from dataclasses import replace
+
+    from . import pagelist
+
+    floated = pagelist.notes_floated(chapter, book.config.notes)
+    return replace(page, content=pagelist.mark_chapter(page.content, chapter, marks, floated))
 
 
 CHAPTER_LINK = re.compile(r'href="([A-Za-z0-9_.\-]+)\.xhtml(?:#([^"]*))?"')

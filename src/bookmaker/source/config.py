@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
-from ..core.model import NOTE_NUMBERINGS, NOTE_PLACEMENTS, BookConfig, PrintSettings
+from ..core.model import NOTE_NUMBERINGS, NOTE_PLACEMENTS, PAGE_LIST_SOURCES, BookConfig, PrintSettings
 from . import values
 from .values import parse_length, parse_trim
 
@@ -47,6 +47,7 @@ _TOP: dict[str, _Key] = {
     "layouts": _Key(values.text),  # checked against the book folder in load_config (_check_layouts)
     "notes": _Key(lambda v: values.choice(v, NOTE_PLACEMENTS)),
     "note_numbers": _Key(lambda v: values.choice(v, NOTE_NUMBERINGS)),
+    "page_list": _Key(lambda v: values.choice(v, PAGE_LIST_SOURCES)),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -194,6 +195,8 @@ def _check_paths(root: Path, values: dict[str, Any], problems: _Problems) -> Non
     if "cover" in values:
         values["cover_line"] = problems.where.get(("", "cover"))
         _check_cover(root, values["cover"], lambda m: problems.report("", "cover", m))
+    if "page_list" in values:  # its warning (pipeline.page_list_for) points at the setting
+        values["page_list_line"] = problems.where.get(("", "page_list"))
     if "layouts" in values:
         values["layouts"] = _check_layouts(root, values["layouts"], lambda m: problems.report("", "layouts", m))
 

@@ -30,6 +30,8 @@ date = {date}                 # publication date
 # layouts = "my-layouts"            # your own templates and stylesheets; the others stay bookmaker's
 # notes = "foot"                    # foot | chapter | book: at the foot of the page, after each chapter, or on a Notes page
 # note_numbers = "chapter"          # chapter | book: numbered from 1 in each chapter, or on through the book
+# page_list = "print"               # print | reuse | none: the EPUB's print page numbers (an EPUB built alone lays
+#                                   # the print out when the last print build's pages are stale; reuse: leaves them out)
 
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"

@@ -41,7 +41,7 @@ from .parts import (
     split_parts,
 )
 from .workers import lay_out_parts
-from .wp_internals import chapter_starts, layout_summary, page_side
+from .wp_internals import chapter_starts, layout_summary, page_side, page_starts
 
 MAX_PASSES = 4
 
@@ -153,7 +153,8 @@ class _DocumentPass:
                 total, fillers = total + len(extra), want
         if want != fillers:
             return Pass(content)
-        return Pass(content, PrintedBook(self.backend.write_document(document, ctx), total, fillers, gutter, 1, layout_summary(document)))
+        return Pass(content, PrintedBook(self.backend.write_document(document, ctx), total, fillers, gutter, 1,
+                                         layout_summary(document), page_starts=page_starts(document.pages)))
 
 
 class _Known:
@@ -225,8 +226,9 @@ def _parts_pass(ctx: BuildContext, pieces: tuple[tuple[Chapter, ...], Sequence[t
         rendered = with_assets(render_print(book, PrintDocument.filler_pages(fillers + 1, gutter)))
         document = backend.lay_out(rendered, ctx)
         skip = 0 if (content + 1) % 2 else 1  # the first filler page's side
-        pdf, layout, cross, _ = finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
-        filler_part = LaidOutPart(fillers, (), 0, pdf, layout, cross)
+        done_fillers = finish(document, ctx, drops_last=False, pages_from=skip, pages_to=skip + fillers)
+        filler_part = LaidOutPart(fillers, (), 0, done_fillers.pdf, done_fillers.layout, done_fillers.cross_links,
+                                  page_starts=done_fillers.page_starts)
     return _joined(book, done["front"], laid_out, filler_part, gutter)
 
 
@@ -238,8 +240,9 @@ def _front_part(ctx: BuildContext, backend: PdfBackend, rendered: Rendered, fron
     if part is None:
         document = backend.lay_out(rendered, ctx)
         front_starts = chapter_starts(document.pages, [ch.id for ch in front])
-        pdf, layout, cross, anchors = finish(document, ctx, drops_last=True, wanted=wanted)
-        part = LaidOutPart(len(document.pages) - 1, front_starts, 1, pdf, layout, cross, (), anchors)
+        done = finish(document, ctx, drops_last=True, wanted=wanted)
+        part = LaidOutPart(len(document.pages) - 1, front_starts, 1, done.pdf, done.layout, done.cross_links, (), done.anchors,
+                           done.page_starts)
         cache_part(ctx, key, part)
     return part
 
@@ -251,8 +254,9 @@ def _back_part(ctx: BuildContext, backend: PdfBackend, rendered: Rendered, back:
     if part is None:
         document = backend.lay_out(rendered, ctx)
         starts = chapter_starts(document.pages, [ch.id for ch in back])
-        pdf, layout, cross, _ = finish(document, ctx, drops_last=False)
-        part = LaidOutPart(len(document.pages), starts, first_folio, pdf, layout, cross)
+        done = finish(document, ctx, drops_last=False)
+        part = LaidOutPart(len(document.pages), starts, first_folio, done.pdf, done.layout, done.cross_links,
+                           page_starts=done.page_starts)
         cache_part(ctx, key, part)
     return part
 
@@ -289,7 +293,8 @@ def _joined(book: Book, front: LaidOutPart, body: Sequence[LaidOutPart], fillers
     for piece, offset in zip(body, offsets[1:]):
         starts_by_page.extend(offset + s for s in piece.starts)
     layout = [page for piece in pieces for page in piece.layout]
-    return PrintedBook(data, at, fillers.pages if fillers is not None else 0, gutter, 1, layout, tuple(starts_by_page))
+    page_starts = tuple(start for piece in pieces for start in piece.page_starts)
+    return PrintedBook(data, at, fillers.pages if fillers is not None else 0, gutter, 1, layout, tuple(starts_by_page), page_starts)
 
 
 def _blank_pages(document: Any, total: int, count: int) -> list[Any] | None:

@@ -23,10 +23,10 @@ from typing import Any, Mapping, Sequence
 
 from ...core.context import BuildContext
 from ...core.errors import Diagnostic
-from ...core.model import Book, Chapter, FigureBlock, HtmlBlock, PageContent
+from ...core.model import Book, Chapter, FigureBlock, HtmlBlock, PageContent, PageStart
 from ...render.layout import Asset, PrintDocument, Rendered, render_print
 from .backend import PdfBackend
-from .wp_internals import layout_summary
+from .wp_internals import layout_summary, page_starts
 
 PART_PAGES = 80  # estimated pages a body part aims at; a shorter book is laid out as one document
 WORDS_A_PAGE = 300  # estimates only: a wrong guess costs balance, never correctness
@@ -103,6 +103,7 @@ class LaidOutPart:
     cross_links: tuple[CrossLink, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     anchors: tuple[tuple[str, int], ...] = ()  # (anchor, page in the part) of the anchors asked for
+    page_starts: tuple[PageStart, ...] = ()  # where each page begins, for the EPUB's page-list
 
 
 def _take_cross_links(pages: Sequence[Any]) -> tuple[CrossLink, ...]:
@@ -135,20 +136,30 @@ def anchor_pages(pages: Sequence[Any], wanted: frozenset[str]) -> tuple[tuple[st
     return tuple(sorted(found.items()))
 
 
-Finished = tuple[bytes, list[PageContent], tuple[CrossLink, ...], tuple[tuple[str, int], ...]]
+@dataclass(frozen=True)
+class Finished:
+    """A laid-out document's pages written: the PDF, preflight's boxes, links to other parts, where
+    each page begins, and the pages of the anchors asked for (index marks, references' targets)."""
+
+    pdf: bytes = field(repr=False)
+    layout: list[PageContent] = field(repr=False)
+    cross_links: tuple[CrossLink, ...]
+    page_starts: tuple[PageStart, ...]
+    anchors: tuple[tuple[str, int], ...] = ()
 
 
 def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None,
            wanted: frozenset[str] = frozenset()) -> Finished:
-    """The part's PDF, preflight's boxes, its links to other parts, and the pages of `wanted` anchors."""
     pages = list(document.pages)
+    starts = page_starts(pages)  # every page: an element's text may begin on a page left out
     if drops_last:
-        pages = pages[:-1]
-    pages = pages[pages_from:pages_to]
+        pages, starts = pages[:-1], starts[:-1]
+    pages, starts = pages[pages_from:pages_to], starts[pages_from:pages_to]
     document = document.copy(pages)
     cross = _take_cross_links(document.pages)
     backend = PdfBackend()
-    return backend.write_document(document, ctx), layout_summary(document), cross, anchor_pages(document.pages, wanted)
+    return Finished(backend.write_document(document, ctx), layout_summary(document), cross, starts,
+                    anchor_pages(document.pages, wanted))
 
 
 def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: int, gutter: float, assets: tuple[Asset, ...] | None,
@@ -206,7 +217,9 @@ def cached_part(ctx: BuildContext, key: str | None) -> LaidOutPart | None:
         cross = tuple(CrossLink(page, tuple(rect), anchor) for page, rect, anchor in meta["cross"])  # type: ignore[arg-type]
         warnings = tuple(Diagnostic(SourceLocation(Path(path), line), message, "warning") for path, line, message in meta["warnings"])
         anchors = tuple((str(name), int(page)) for name, page in meta["anchors"])
-        return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings, anchors)
+        starts = tuple(PageStart(region, where, int(unit)) for region, where, unit in meta["page_starts"])
+        return LaidOutPart(int(meta["pages"]), tuple(meta["starts"]), int(meta["first_folio"]), pdf, layout, cross, warnings,
+                           anchors, starts)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -220,6 +233,7 @@ def cache_part(ctx: BuildContext, key: str | None, part: LaidOutPart) -> None:
         "cross": [[c.page, list(c.rect), c.anchor] for c in part.cross_links],
         "warnings": [[str(w.location.path), w.location.line, w.message] for w in part.warnings],
         "anchors": [list(a) for a in part.anchors],
+        "page_starts": [[s.region, s.where, s.unit] for s in part.page_starts],
     }, part.pdf)
 
 

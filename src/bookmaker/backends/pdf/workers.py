@@ -16,7 +16,6 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ...core.context import BuildContext
 from ...core.errors import BookError, Diagnostic, OutputError
-from ...core.model import PageContent
 from ...render.layout import Asset, Rendered
 from . import parts
 from .backend import PdfBackend
@@ -59,21 +58,20 @@ class _Folios:
 
 
 def _one_part(folios: _Folios, backend: PdfBackend, ctx: BuildContext, rendered: Sequence[Rendered],
-              chapter_ids: Sequence[Sequence[str]], index: int, wanted: frozenset[str]
-              ) -> tuple[bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...], tuple[tuple[str, int], ...]]:
-    """Lay out and write part `index`: (pdf, preflight layout, cross links, warnings, the pages of
-    the `wanted` anchors: index marks and cross-references' targets)."""
+              chapter_ids: Sequence[Sequence[str]], index: int, wanted: frozenset[str]) -> tuple[parts.Finished, tuple[Diagnostic, ...]]:
+    """Lay out and write part `index`: (pdf, preflight layout, cross links, page starts, the pages of
+    the `wanted` anchors: index marks and cross-references' targets; warnings)."""
     import gc
 
     before = len(ctx.reporter.warnings)
     drops_last = parts.ends_on_verso(rendered[index])  # one more page opened, and dropped
     folios.expect(index, chapter_ids[index], drops_last)
     document = backend.lay_out(rendered[index], ctx)
-    pdf, layout, cross, anchors = parts.finish(document, ctx, drops_last, wanted=wanted)
+    finished = parts.finish(document, ctx, drops_last, wanted=wanted)
     del document
     folios.page_boxes = []
     gc.collect()  # a part's boxes go before the next, even with the collector paused
-    return pdf, layout, cross, tuple(ctx.reporter.warnings[before:]), anchors
+    return finished, tuple(ctx.reporter.warnings[before:])
 
 
 def _worker(conn: Any, ctx: BuildContext, rendered: Sequence[Rendered], chapter_ids: Sequence[Sequence[str]], wanted: frozenset[str]) -> None:
@@ -118,8 +116,7 @@ class _Agreement:
         return 1 + sum(self.counts[j] for j in range(index))
 
 
-# (part, pdf, layout, cross links, warnings, anchors' pages)
-Done = tuple[int, bytes, list[PageContent], tuple[parts.CrossLink, ...], tuple[Diagnostic, ...], tuple[tuple[str, int], ...]]
+Done = tuple[int, parts.Finished, tuple[Diagnostic, ...]]  # (part, its pages written, warnings)
 
 
 class Runner(Protocol):
@@ -315,9 +312,9 @@ def lay_out_parts(
             runner.hand_out(todo)
             if len(results) == len(body):
                 break
-            for index, pdf, layout, cross, warnings, anchors in runner.wait():
-                part = LaidOutPart(agreement.counts[index], agreement.starts[index], agreement.first_folio(index) or 1,
-                                   pdf, layout, cross, warnings, anchors)
+            for index, finished, warnings in runner.wait():
+                part = LaidOutPart(agreement.counts[index], agreement.starts[index], agreement.first_folio(index) or 1, finished.pdf,
+                                   finished.layout, finished.cross_links, warnings, finished.anchors, finished.page_starts)
                 results[index] = part
                 parts.cache_part(ctx, keys[index], part)
         check()

@@ -15,7 +15,8 @@ bookmaker reaches into WeasyPrint (pinned in pyproject.toml) where its public AP
   page boxes, once laid out) and `layout.make_margin_boxes` (running heads and folios, drawn
   last, with the page counter shifted to the part's first folio);
 - `Page._page_box`, read for the laid-out boxes: the side and blankness of each page, the first
-  page of each chapter, and the text and image boxes the preflight measures (`layout_summary`).
+  page of each chapter, the text and image boxes the preflight measures (`layout_summary`), and
+  where each page begins, for the EPUB's page-list (`page_starts`, walked in wp_pages.py).
 
 Each of these is checked against TESTED_VERSION: on another version of WeasyPrint bookmaker stops
 with a clear error (`WeasyPrintVersionError`) instead of drawing wrong pages. The patches are in
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import OutputError
-from ...core.model import PageContent
+from ...core.model import PageContent, PageStart
 
 TESTED_VERSION = "70.0"
 
@@ -271,6 +272,13 @@ def chapter_starts(pages: Sequence[Any], ids: Sequence[str]) -> tuple[int, ...]:
     if missing:
         raise RuntimeError(f"chapter {missing[0]} has no page in its part")
     return tuple(starts[i] for i in ids)
+
+
+def page_starts(pages: Sequence[Any]) -> tuple[PageStart, ...]:
+    """Where each laid-out page begins in the book's text (wp_pages.page_starts), for the EPUB's page-list."""
+    from .wp_pages import page_starts as starts
+
+    return starts([page_box(page) for page in pages])
 
 
 def layout_summary(document: Any) -> list[PageContent]:
