@@ -63,7 +63,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("book_dir", default="book", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["epub", "pdf", "all"]), default="all", show_default=True, help="What to build.")
+@click.option("--format", "fmt", type=click.Choice(["epub", "pdf", "cover", "all"]), default="all", show_default=True,
+              help="What to build; all: the EPUB, the PDF and, under a print profile, the cover wrap (<slug>-cover.pdf).")
 @click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True, help="Output folder.")
 @click.option("--strict", is_flag=True, help="Treat warnings (missing images, layout warnings) as errors.")
 @click.option("--no-check", is_flag=True, help="Write the PDF even if it fails its print profile's preflight.")
@@ -71,21 +72,23 @@ def main() -> None:
               help="Processes laying out a long book's PDF in parts  [default: every core]. The PDF is the same for any number.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning and every placeholder (warnings of one kind are grouped otherwise).")
-def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
+@click.option("--proof", is_flag=True, help="With the cover, also write <slug>-cover-proof.png: the cover with its trim, spine and safe lines drawn.")
+def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool, jobs: int | None, quiet: bool, verbose: bool,
+          proof: bool) -> None:
     """Build BOOK_DIR (default: book) into OUT_DIR as <slug>.epub and <slug>.pdf."""
     from rich.console import Console
 
-    from .pipeline import FORMATS
+    from .pipeline import ALL
     from .pipeline import build as run_build
 
     console = Console(stderr=True, quiet=quiet)
-    formats = FORMATS if fmt == "all" else (fmt,)
+    formats = (ALL,) if fmt == "all" else (fmt,)
     reporter = Reporter()
     started = time.perf_counter()
     try:
         with collector_paused(), console.status("building…") as status:
             outputs = run_build(book_dir, out_dir, formats, strict=strict, check=not no_check, reporter=reporter,
-                                progress=lambda msg: status.update(msg + "…"), jobs=jobs)
+                                progress=lambda msg: status.update(msg + "…"), jobs=jobs, proof=proof)
     except BookError as exc:
         if not strict:  # under --strict the warnings are the errors
             _print_warnings(reporter, verbose, notes=not quiet)
@@ -108,13 +111,15 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
 @click.argument("book_dir", default="book", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--pdf", "pdf_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Check this PDF instead of building one.")
 @click.option("--epub", "epub_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="Check this EPUB instead of building one.")
+@click.option("--cover", "cover_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Check this cover wrap PDF instead of building one (under a print profile the cover is always checked).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
 @click.option("--no-epubcheck", is_flag=True, help="Skip EPUBCheck (it needs Java).")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning (warnings of one kind are grouped otherwise).")
 @click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True,
               help="Output folder of earlier builds, whose cache the check reuses (read only).")
-def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json: bool, no_epubcheck: bool, verbose: bool,
-          out_dir: Path) -> None:
+def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, cover_file: Path | None, as_json: bool,
+          no_epubcheck: bool, verbose: bool, out_dir: Path) -> None:
     """Preflight the PDF against BOOK_DIR's print profile and run EPUBCheck on the EPUB.
 
     Builds both in memory unless --pdf/--epub name built files, the way `build` does (reusing what
@@ -139,6 +144,7 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
         else:
             made = Made("pdf", pdf_file.read_bytes())
         report = preflight_of(made, book.config)
+        cover_report = _check_cover(ctx, report.page_count, cover_file, out_dir)
         epub_summary = None
         if not no_epubcheck:
             if epub_file is None:
@@ -158,16 +164,38 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, as_json
     except ValidatorMissing as exc:
         click.echo(f"{book_dir}: error: {exc}", err=True)
         sys.exit(PreflightError.exit_code)
-    passed = report.passed and (epub_summary is None or epub_summary.clean)
-    _print_check(report, epub_summary, passed, as_json)
+    passed = report.passed and (epub_summary is None or epub_summary.clean) and (cover_report is None or cover_report[0].passed)
+    _print_check(report, epub_summary, passed, as_json, cover_report[0] if cover_report else None)
+    if cover_report is not None:
+        for d in cover_report[0].diagnostics(cover_report[1]):
+            click.echo(str(d), err=True)
     _print_warnings(reporter, verbose)
     if not passed:
         sys.exit(PreflightError.exit_code)
 
 
 
-def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool) -> None:
-    """The preflight's rules and EPUBCheck's counts: a table, or JSON for CI."""
+def _check_cover(ctx: Any, pages: int, cover_file: Path | None, out_dir: Path) -> tuple[Any, Path] | None:
+    """The cover wrap's preflight for an interior of `pages` pages (a built cover, or `cover_file`),
+    with the path its messages name; None under a profile that prints no cover and no file given."""
+    from .backends.pdf.cover import geometry_for, print_cover
+    from .checks.cover import preflight_cover
+    from .core.cover import rules_for
+
+    config = ctx.book.config
+    if cover_file is None and rules_for(config.print.profile.name) is None:
+        return None
+    if cover_file is not None:
+        data, geometry, path = cover_file.read_bytes(), geometry_for(ctx, pages), cover_file
+    else:
+        with collector_paused():
+            made = print_cover(ctx, pages)
+        data, geometry, path = made.data, made.geometry, out_dir / f"{config.slug}-cover.pdf"
+    return preflight_cover(data, config, geometry), path
+
+
+def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool, cover: Any = None) -> None:
+    """The preflight's rules, the cover's and EPUBCheck's counts: a table, or JSON for CI."""
     import json
 
     if as_json:
@@ -175,6 +203,8 @@ def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool) ->
         if epub_summary is not None:
             out["epubcheck"] = {"version": epub_summary.version, "counts": epub_summary.counts, "passed": epub_summary.clean,
                                 "messages": [f"{f.severity} {f.code} {f.message} ({f.location})" for f in epub_summary.findings]}
+        if cover is not None:
+            out["cover"] = cover.as_json()
         out["passed"] = passed
         click.echo(json.dumps(out, indent=2))
     else:
@@ -192,9 +222,23 @@ def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool) ->
             table.add_row("EPUBCheck " + epub_summary.version, "[green]pass[/]" if epub_summary.clean else "[red]FAIL[/]",
                           ", ".join(f"{v} {k}" for k, v in epub_summary.counts.items()), "")
         Console().print(table)
+        if cover is not None:
+            _print_rules(cover, f"Cover wrap: profile {report.profile}, for {cover.page_count} pages")
         if epub_summary is not None:
             for f in epub_summary.findings:
                 click.echo(f"EPUBCheck: {f.severity} {f.code} {f.message} ({f.location})", err=True)
+
+def _print_rules(report: Any, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("rule", "result", "measured"):
+        table.add_column(column)
+    for r in report.results:
+        table.add_row(r.rule, "[green]pass[/]" if r.passed else "[red]FAIL[/]", r.measured)
+    Console().print(table)
+
 
 @main.command()
 @click.argument("book_dir", type=click.Path(path_type=Path))

@@ -22,6 +22,7 @@ from .transform.book import load_book
 if TYPE_CHECKING:
     from .cache.pagemap import PageMap
     from .core.context import BuildContext
+    from .core.cover import CoverGeometry
     from .render.pagelist import PrintPage
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Made:
     data: bytes
     printed: PrintedBook | None = None
     laid_out: PrintedBook | None = None  # the print laid out for this output (the EPUB's page-list), not written
+    cover: CoverGeometry | None = None  # the cover wrap's geometry (its preflight measures against it)
 
 
 class Target(Protocol):
@@ -110,21 +112,57 @@ class PdfTarget:
         return Made(self.name, printed.data, printed)
 
 
-TARGETS: dict[str, Target] = {t.name: t for t in (EpubTarget(), PdfTarget())}
-FORMATS = tuple(TARGETS)
+class CoverTarget:
+    """The paperback's cover wrap (backends/pdf/cover.py), sized from the interior's page count:
+    the PrintedBook of the same build when the PDF was made before it, else laid out to count it."""
+
+    name = "cover"
+
+    def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
+             printed: PrintedBook | None = None) -> Made:
+        from .backends.pdf.cover import geometry_for, interior_pages, print_cover
+
+        geometry_for(ctx, 1)  # a profile without a cover fails before the interior is laid out
+        if printed is None:
+            progress("laying out the PDF to count its pages for the cover's spine")
+        pages = printed.pages if printed is not None else interior_pages(ctx, jobs)
+        progress(f"laying out the cover wrap ({pages} pages)")
+        cover = print_cover(ctx, pages)
+        return Made(self.name, cover.data, cover=cover.geometry)
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (EpubTarget(), PdfTarget(), CoverTarget())}
+FORMATS = ("epub", "pdf")  # what `build` makes by default; "all" adds the cover under a print profile
+ALL = "all"
+
+
+def expand_formats(formats: Sequence[str], config: BookConfig) -> tuple[str, ...]:
+    """`formats` with "all" replaced by the EPUB, the PDF and, under a print profile, the cover."""
+    from .core.cover import rules_for
+
+    every = FORMATS + (("cover",) if rules_for(config.print.profile.name) is not None else ())
+    return tuple(dict.fromkeys(f for fmt in formats for f in (every if fmt == ALL else (fmt,))))
+
+
+def output_path(out_dir: Path, slug: str, fmt: str) -> Path:
+    return out_dir / (f"{slug}-cover.pdf" if fmt == "cover" else f"{slug}.{fmt}")
 
 
 def target(root: Path, fmt: str) -> Target:
     try:
         return TARGETS[fmt]
     except KeyError:
-        raise OutputError.at(root, None, f"unknown format '{fmt}' (known: {', '.join(FORMATS)})") from None
+        raise OutputError.at(root, None, f"unknown format '{fmt}' (known: {', '.join(TARGETS)})") from None
 
 
 def preflight_of(made: Made, config: BookConfig) -> Any:
     """The print preflight of a made PDF (preflight.PreflightReport), measured on its own layout."""
     from .checks.preflight import preflight
 
+    if made.cover is not None:
+        from .checks.cover import preflight_cover
+
+        return preflight_cover(made.data, config, made.cover)
     return preflight(made.data, config, made.printed.layout if made.printed is not None else None)
 
 
@@ -137,11 +175,13 @@ def build(
     reporter: Reporter | None = None,
     progress: Callable[[str], None] = lambda _: None,
     jobs: int | None = None,
+    proof: bool = False,
 ) -> list[Output]:
     """Build every format in memory, then write them all. A failure writes nothing, except that
     a PDF refused by its print preflight does not keep the other formats from being written:
     they are, and the PreflightError is raised after them (its `outputs` lists them).
 
+    `proof`: with the cover, a PNG of it with its trim, spine and safe lines drawn (cover_proof).
     `jobs`: processes laying out a long book's PDF in parts (default: every core); the PDF's bytes
     never depend on it.
     """
@@ -159,17 +199,25 @@ def build(
     results: list[tuple[str, Path, bytes]] = []
     printed = None  # the print laid out in this build: its folios and page breaks are recorded
     refused: PreflightError | None = None  # the PDF failed its preflight: the other outputs are still written
-    for fmt in sorted(formats, key=lambda f: f != "pdf"):  # the print first: the EPUB's page-list is read from it
+    ordered = expand_formats(formats, book.config)
+    # the print first: the EPUB's page-list is read from it, the cover's spine counts its pages
+    for fmt in sorted(ordered, key=lambda f: f != "pdf"):
         made = target(root, fmt).make(ctx, jobs, progress, printed)
+        path = output_path(out_dir, book.config.slug, fmt)
         printed = made.printed or made.laid_out or printed
-        if made.printed is not None and check:
+        if (made.printed is not None or made.cover is not None) and check:
             progress("preflight")
             report = preflight_of(made, book.config)
             if not report.passed:
-                refused = PreflightError(*report.diagnostics(out_dir / f"{book.config.slug}.{fmt}"))
+                refused = PreflightError(*report.diagnostics(path))
                 continue
-        results.append((fmt, out_dir / f"{book.config.slug}.{fmt}", made.data))
-    results.sort(key=lambda r: list(formats).index(r[0]))
+        results.append((fmt, path, made.data))
+        if proof and made.cover is not None:
+            from .backends.pdf.cover_proof import cover_proof
+
+            results.append(("cover-proof", path.with_name(path.stem + "-proof.png"), cover_proof(made.data, made.cover)))
+    order = [*ordered, "cover-proof"]
+    results.sort(key=lambda r: order.index(r[0]))  # written in the order asked for
     if strict and reporter.warnings:
         raise StrictError(*(replace(w, level="error") for w in reporter.warnings))
     outputs = []

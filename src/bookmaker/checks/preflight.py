@@ -402,3 +402,9 @@ def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None 
     pdf = _Pdf(data, config.print, PdfReader(io.BytesIO(data)), layout)
     results = tuple(result for rule in RULES for result in rule(pdf))
     return PreflightReport(pdf.profile.name, pdf.n, results)
+
+
+# Read by the cover wrap's preflight (checks/cover.py) as well.
+page_fonts = _fonts
+embedded = _embedded
+colour_spaces = _colour_spaces

@@ -35,6 +35,8 @@ class PrintSettings:
     figure_max_height: float = 0.55
     profile: PrintProfile = PROFILES["proof"]
     interior: str = "black-and-white"  # or "colour": how code is highlighted in print (layout.code_palette)
+    paper: str = "white"  # the interior's paper (core/cover.PAPERS): the cover's spine width
+    spine_direction: str | None = None  # the spine's text, turned (core/cover.SPINE_DIRECTIONS); None: by language
 
     @property
     def text_width(self) -> float:
@@ -87,6 +89,7 @@ class BookConfig:
     note_numbers: NoteNumbering = "chapter"
     page_list: PageListSource = "print"  # where the EPUB's print page numbers come from (render/pagelist.py)
     page_list_line: int | None = field(default=None, compare=False)  # where book.toml sets it, for messages
+    back_cover: str | None = None  # the cover wrap's blurb (Markdown)
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property

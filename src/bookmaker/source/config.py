@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..core.cover import PAPERS, SPINE_DIRECTIONS
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
 from ..core.model import NOTE_NUMBERINGS, NOTE_PLACEMENTS, PAGE_LIST_SOURCES, BookConfig, PrintSettings
 from . import values
@@ -48,6 +49,7 @@ _TOP: dict[str, _Key] = {
     "notes": _Key(lambda v: values.choice(v, NOTE_PLACEMENTS)),
     "note_numbers": _Key(lambda v: values.choice(v, NOTE_NUMBERINGS)),
     "page_list": _Key(lambda v: values.choice(v, PAGE_LIST_SOURCES)),
+    "back_cover": _Key(values.text),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -59,6 +61,8 @@ _PRINT: dict[str, _Key] = {
     "font_size": _Key(values.font_size, field="font_size_pt"),
     "profile": _Key(values.profile_name),
     "interior": _Key(lambda v: values.choice(v, ("black-and-white", "colour"))),
+    "paper": _Key(lambda v: values.choice(v, PAPERS)),
+    "spine_direction": _Key(lambda v: values.choice(v, SPINE_DIRECTIONS)),
 }
 
 # [print.overrides]: any setting of the chosen print profile (see profiles.py).
@@ -249,6 +253,7 @@ def _print_settings(values: dict[str, Any], overrides: dict[str, Any], report: C
     defaults = PrintSettings()
     trim = values.pop("trim", (defaults.trim_width, defaults.trim_height))
     profile = resolve(values.pop("profile", "proof"), trim, overrides)
+    values["paper"] = _paper(values.get("paper"), values.get("interior", defaults.interior), profile.name, report)
     s = PrintSettings(trim_width=trim[0], trim_height=trim[1], profile=profile, **values)
     if profile.bleed < 0 or profile.bleed > 0.5:
         report("overrides", f"bleed must be between 0 and 0.5in, got {profile.bleed:g}in")
@@ -262,3 +267,15 @@ def _print_settings(values: dict[str, Any], overrides: dict[str, Any], report: C
     elif s.text_height < 2:
         report("margin_top", f"the margins leave a text block {s.text_height:.2f}in tall; at least 2in is needed")
     return s
+
+
+def _paper(paper: str | None, interior: str, profile: str, report: Callable[[str, str], None]) -> str:
+    """The interior's paper (the cover's spine width): one the printer offers for the interior."""
+    from ..core.cover import PAPER_INTERIOR, default_paper, rules_for
+
+    if paper is None:
+        return default_paper(interior)
+    if rules_for(profile) is not None and PAPER_INTERIOR[paper] != interior:  # type: ignore[index]
+        offered = ", ".join(repr(p) for p, i in PAPER_INTERIOR.items() if i == interior)
+        report("paper", f"'print.paper': profile '{profile}' prints a {interior} interior on {offered}, not on '{paper}'")
+    return paper
