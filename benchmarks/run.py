@@ -150,7 +150,7 @@ def pandoc_input(book: Path, dest: Path) -> tuple[Path, Path]:
 def weasyprint_floor(book: Path, dest: Path) -> Path:
     """bookmaker's print HTML and its assets on disk, for WeasyPrint's own command line."""
     from bookmaker.core.errors import Reporter
-    from bookmaker.render.layout import render_print
+    from bookmaker.render.printed import render_print
     from bookmaker.transform.book import load_book
 
     rendered = render_print(load_book(book, Reporter(), with_cover=False))

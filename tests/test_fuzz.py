@@ -17,7 +17,8 @@ from bookmaker.backends.epub import EpubBackend
 from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
 from bookmaker.core.context import BuildContext, build_timestamp
 from bookmaker.core.errors import BookError, Reporter
-from bookmaker.render.layout import render_epub, render_print
+from bookmaker.render.layout import render_epub
+from bookmaker.render.printed import render_print
 from bookmaker.transform.book import load_book
 
 SCRIPTS = ["Hello", "Ça va ? « oui »", "Здравствуйте", "Γειά σου", "שלום", "مرحبا", "नमस्ते", "你好，世界", "こんにちは",

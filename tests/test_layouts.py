@@ -15,7 +15,8 @@ from bookmaker.cache.pagemap import layout_key
 from bookmaker.core.errors import ConfigError, Reporter
 from bookmaker.core.model import Book
 from bookmaker.core.resources import BOTH, EPUB, PRINT, Layouts, builtin_layouts_dir, feeds, layouts_for
-from bookmaker.render.layout import Rendered, render_epub, render_print
+from bookmaker.render.layout import Rendered, render_epub
+from bookmaker.render.printed import render_print
 from bookmaker.source.config import load_config
 from bookmaker.transform.book import load_book
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from bookmaker.core.errors import ConfigError, Reporter
 from bookmaker.core.model import HtmlBlock
-from bookmaker.render.layout import render_print
+from bookmaker.render.printed import render_print
 from bookmaker.source.config import load_config
 from bookmaker.transform import markdown
 from bookmaker.transform.book import load_book

@@ -103,7 +103,7 @@ def test_a_note_is_not_moved_off_its_call_s_page_for_a_widow(tmp_path: Path) -> 
     from bookmaker.backends.pdf import backend
     from bookmaker.core.context import BuildContext, build_timestamp
     from bookmaker.core.errors import Reporter
-    from bookmaker.render.layout import render_print
+    from bookmaker.render.printed import render_print
     from bookmaker.transform.book import load_book
 
     from .test_notes_long import generate

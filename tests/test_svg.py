@@ -23,7 +23,7 @@ from bookmaker.checks.validate import Report, ValidatorMissing, run_epubcheck
 from bookmaker.core.errors import ImageError, Reporter
 from bookmaker.core.model import PageContent  # the page boxes preflight reads
 from bookmaker.core.profiles import PROFILES
-from bookmaker.render.layout import cmyk_profile
+from bookmaker.render.printed import cmyk_profile
 from bookmaker.source.config import load_config
 from bookmaker.transform import svg
 from bookmaker.transform.book import load_book

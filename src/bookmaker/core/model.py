@@ -196,7 +196,7 @@ class IndexGroup:
 @dataclass(frozen=True)
 class IndexBlock:
     """The generated index page's content: set by layouts/_index.j2 for each target (links in the
-    EPUB, page numbers with ranges in print: render/layout.index_pages)."""
+    EPUB, page numbers with ranges in print: render/index.print_pages)."""
 
     groups: tuple[IndexGroup, ...]
 

@@ -199,7 +199,7 @@ def write_pdf(book: Book, chapter: Chapter, out: Path, reporter: Reporter, link:
     from ..core.paths import write_atomic
     from ..core.resources import layouts_for
     from ..render.glyphs import check_chapter, print_chains
-    from ..render.layout import PrintDocument, render_print
+    from ..render.printed import PrintDocument, render_print
 
     check_chapter(chapter, reporter, print_chains(layouts_for(book.config)))  # letters no print font has, as a full build warns
     known = pagemap.load(book.config.root)

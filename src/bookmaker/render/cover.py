@@ -12,16 +12,8 @@ from typing import Any
 from ..core.cover import Box, CoverGeometry, default_spine_direction
 from ..core.model import Book
 from ..core.resources import layouts_for
-from .layout import (
-    Asset,
-    Page,
-    Rendered,
-    _font_files,
-    _render,
-    _template_path,
-    check_well_formed,
-    cmyk_profile,
-)
+from .layout import Asset, Page, Rendered, _render, _template_path, check_well_formed
+from .printed import cmyk_profile, font_files
 
 TEMPLATE = "cover.html.j2"
 EAN_MODULE = 0.013  # inches: the EAN-13 X dimension at 100% (0.33mm)
@@ -129,7 +121,7 @@ def render_cover(book: Book, g: CoverGeometry) -> Rendered:
     })
     page = Page("cover.html", f"Cover: {config.title}", "document", content)
     check_well_formed(page, _template_path(layouts, TEMPLATE))
-    assets = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in _font_files(layouts).items())
+    assets = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in font_files(layouts).items())
     if book.cover is not None and not book.cover.placeholder:
         assets += (Asset(book.cover.href, book.cover.media_type, book.cover.data),)
     if cmyk:

@@ -1,5 +1,5 @@
 """The folios of anchors, learnt from laid-out pages, for what prints them: the contents, the
-cross-references (`[@id]`) and the Index (render/layout.PrintDocument.folios).
+cross-references (`[@id]`) and the Index (render/printed.PrintDocument.folios).
 
 A book laid out as one document needs them only for its Index (its references use
 `target-counter`): a first layout gives every mark's page, a second sets the Index with them.

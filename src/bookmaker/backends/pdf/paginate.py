@@ -18,7 +18,8 @@ from typing import Any
 from ...core.context import BuildContext
 from ...core.errors import OutputError
 from ...core.model import Book, Chapter, PrintedBook
-from ...render.layout import Asset, PrintDocument, Rendered, cmyk_profile, render_print
+from ...render.layout import Asset, Rendered
+from ...render.printed import PrintDocument, cmyk_profile, render_print
 from .backend import PdfBackend, missing_libraries
 from .folios import (
     document_folios,

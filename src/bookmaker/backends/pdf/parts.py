@@ -24,7 +24,8 @@ from typing import Any, Mapping, Sequence
 from ...core.context import BuildContext
 from ...core.errors import Diagnostic
 from ...core.model import Book, Chapter, FigureBlock, HtmlBlock, PageContent, PageStart
-from ...render.layout import Asset, PrintDocument, Rendered, render_print
+from ...render.layout import Asset, Rendered
+from ...render.printed import PrintDocument, render_print
 from .backend import PdfBackend
 from .wp_internals import layout_summary, page_starts
 

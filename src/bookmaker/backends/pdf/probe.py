@@ -15,7 +15,7 @@ def opens_recto(book: Book, gutter: float, pagemap: PageMap | None = None) -> bo
         return pagemap.recto
     from ...core.context import BuildContext, build_timestamp
     from ...core.errors import Reporter
-    from ...render.layout import PrintDocument, render_print
+    from ...render.printed import PrintDocument, render_print
     from .backend import PdfBackend
 
     stubs = [replace(ch, blocks=(), headings=()) for ch in book.chapters[:2]]

@@ -1,4 +1,4 @@
-"""Notes as the print layout sets them: `for_print(chapter, …)`, called by layout.render_print on
+"""Notes as the print layout sets them: `for_print(chapter, …)`, called by render/printed.render_print on
 each chapter it lays out, as code and formulas are (one Markdown render, print's own shape here).
 
 With book.toml `notes = "foot"`, each note goes where it is first called, as a `span.foot-note` that
