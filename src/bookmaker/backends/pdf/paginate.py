@@ -241,7 +241,7 @@ def _front_part(ctx: BuildContext, backend: PdfBackend, rendered: Rendered, fron
     if part is None:
         document = backend.lay_out(rendered, ctx)
         front_starts = chapter_starts(document.pages, [ch.id for ch in front])
-        done = finish(document, ctx, drops_last=True, wanted=wanted)
+        done = finish(document, ctx, drops_last=True, wanted=wanted, dated=True)  # the book's metadata
         part = LaidOutPart(len(document.pages) - 1, front_starts, 1, done.pdf, done.layout, done.cross_links, (), done.anchors,
                            done.page_starts)
         cache_part(ctx, key, part)

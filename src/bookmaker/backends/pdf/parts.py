@@ -14,6 +14,7 @@ has not moved.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -137,6 +138,9 @@ def anchor_pages(pages: Sequence[Any], wanted: frozenset[str]) -> tuple[tuple[st
     return tuple(sorted(found.items()))
 
 
+UNDATED = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # the metadata date of parts after the front one
+
+
 @dataclass(frozen=True)
 class Finished:
     """A laid-out document's pages written: the PDF, preflight's boxes, links to other parts, where
@@ -150,7 +154,7 @@ class Finished:
 
 
 def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int = 0, pages_to: int | None = None,
-           wanted: frozenset[str] = frozenset()) -> Finished:
+           wanted: frozenset[str] = frozenset(), dated: bool = False) -> Finished:
     pages = list(document.pages)
     starts = page_starts(pages)  # every page: an element's text may begin on a page left out
     if drops_last:
@@ -159,7 +163,10 @@ def finish(document: Any, ctx: BuildContext, drops_last: bool, pages_from: int =
     document = document.copy(pages)
     cross = _take_cross_links(document.pages)
     backend = PdfBackend()
-    return Finished(backend.write_document(document, ctx), layout_summary(document), cross, starts,
+    # Only the front part's metadata reaches the book (merge.py): the others are written undated, so
+    # a cached part's bytes depend on its content alone, not on when it was first laid out.
+    written = backend.write_document(document, ctx if dated else replace(ctx, timestamp=UNDATED))
+    return Finished(written, layout_summary(document), cross, starts,
                     anchor_pages(document.pages, wanted))
 
 
