@@ -27,6 +27,7 @@ from ...core.text import slugify, unique
 from ...core.words import words_for
 from ..links import Warn
 from ..markdown.marks import Mark, read_marks, strip_mark_data
+from ..pages import generated_page, page_slug
 from ..references import chapter_name
 from .sorting import letter_of, sort_key
 
@@ -113,15 +114,6 @@ def _check_refs(marks: list[tuple[Chapter, Mark]], ids: dict[Path_, str], warn: 
     return refer
 
 
-def index_page_slug(chapters: tuple[Chapter, ...]) -> str:
-    taken = {ch.slug for ch in chapters}
-    slug, n = "index", 1
-    while slug in taken:
-        n += 1
-        slug = f"index-{n}"
-    return slug
-
-
 def make_index(book: Book, warn: Warn) -> Book:
     """The book with its Index page last, when the text marks index terms; the marks' data
     attributes taken off the text."""
@@ -139,8 +131,7 @@ def make_index(book: Book, warn: Warn) -> Book:
                              for n, (letter, found) in enumerate(groups.items(), 1)))
     chapters = [replace(ch, blocks=tuple(replace(b, html=strip_mark_data(b.html)) if isinstance(b, HtmlBlock) and "index-mark" in b.html
                                           else b for b in ch.blocks)) for ch in book.chapters]
-    page = Chapter(path=book.config.root / "book.toml", slug=index_page_slug(book.chapters), title=words_for(book.config.language).index,
-                   kind="back", source="", body_line=1, blocks=(block,), role="index")
+    page = _index_page(book, (block,))
     return replace(book, chapters=(*chapters, page))
 
 
@@ -172,6 +163,9 @@ def with_index_page(book: Book) -> Book:
     some chapter marks a term (read from the Markdown), so the contents list it as the build's do."""
     if has_index(book) or not any(_MARK_SOURCE.search(ch.source) for ch in book.chapters):
         return book
-    page = Chapter(path=book.config.root / "book.toml", slug=index_page_slug(book.chapters), title=words_for(book.config.language).index,
-                   kind="back", source="", body_line=1, blocks=(), role="index")
+    page = _index_page(book, ())
     return replace(book, chapters=(*book.chapters, page))
+
+
+def _index_page(book: Book, blocks: tuple[IndexBlock, ...]) -> Chapter:
+    return generated_page(book.config, page_slug("index", book.chapters), words_for(book.config.language).index, "index", blocks)

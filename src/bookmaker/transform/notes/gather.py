@@ -17,25 +17,22 @@ to the chapter page, and a note's links inside its chapter (`#id`) gain the chap
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from html import escape
 
 from ...core.model import Book, BookConfig, Chapter, HtmlBlock
 from ...core.words import words_for
 from ..markdown.notes import Note, read_notes
+from ..pages import generated_page, page_slug
 
 _LOCAL_HREF = re.compile(r'\shref="#([^"]*)"')
 _ID = re.compile(r'\sid="([^"]*)"')
 
 
-def notes_page_slug(chapters: tuple[Chapter, ...] | list[Chapter]) -> str:
+def notes_page_slug(chapters: Iterable[Chapter]) -> str:
     """"notes", unless a chapter file already makes a page of that name."""
-    taken = {ch.slug for ch in chapters}
-    slug, n = "notes", 1
-    while slug in taken:
-        n += 1
-        slug = f"notes-{n}"
-    return slug
+    return page_slug("notes", chapters)
 
 
 def move_out(chapter: Chapter, notes_href: str) -> tuple[Chapter, list[Note]]:
@@ -78,8 +75,7 @@ def gather(book: Book) -> Book:
             groups.append(_group(book.config, chapter, notes))
     if not groups:
         return book
-    page = Chapter(path=book.config.root / "book.toml", slug=slug, title=words_for(book.config.language).notes, kind="back", source="",
-                   body_line=1, blocks=tuple(groups), role="endnotes")
+    page = generated_page(book.config, slug, words_for(book.config.language).notes, "endnotes", groups)
     return replace(book, chapters=(*chapters, page))
 
 
