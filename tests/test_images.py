@@ -34,11 +34,12 @@ def test_placeholder_pixels_give_300_dpi_at_the_placed_size() -> None:
 
 
 def test_sample_placeholders_have_the_expected_pixel_sizes(sample: Built) -> None:
-    # 6in x 9in trim, 0.875in + 0.625in side margins: 4.5in text width; figures at most
-    # 55% of the 7.4in text height (4.07in).
+    # 6in x 9in trim, 0.875in + 0.625in side margins: 4.5in text width. The sample's design is
+    # "photo": every photograph is its chapter's plate, alone on its page, in the 7.4in text
+    # height less 0.9in for its caption (6.5in); a figure in the text would be at most 55% of it.
     expected = {n: (1350, 900) for n in range(1, 29)}
     expected[5] = (1350, 1013)  # aspect 4:3
-    expected[14] = expected[21] = (814, 1221)  # aspect 2:3
+    expected[14] = expected[21] = (1300, 1950)  # aspect 2:3: 4.333in x 6.5in
     with zipfile.ZipFile(sample.epub) as z:
         for n, size in expected.items():
             with PILImage.open(io.BytesIO(z.read(f"EPUB/images/photo-{n:02d}.png"))) as img:

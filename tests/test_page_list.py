@@ -138,10 +138,12 @@ def test_sample_page_list_has_every_printed_folio(sample: Built) -> None:
     # half title, its blank verso and the title page on the title page; then copyright, contents
     assert files[:6] == ["titlepage.xhtml"] * 3 + ["copyright.xhtml"] + ["nav.xhtml"] * 2
     assert files[6] == "00-introduction.xhtml"
-    # the blank verso before Photo 1 is marked where Photo 1 begins, before its own marker
+    # Photo 1's plate (page viii, the left-hand page before the body's folio 1) is marked before
+    # the section, whose first content is that photograph in the EPUB; page 1 before the title after it
     with zipfile.ZipFile(sample.epub) as z:
         page = z.read("EPUB/01-the-statue-from-behind.xhtml").decode()
-    assert re.search(r'id="page-viii" aria-label="viii"></span><span [^>]*id="page-1" aria-label="1"></span><section', page)
+    assert re.search(r'id="page-viii" aria-label="viii"></span><section [^>]*>\n<figure id="photo-01" class="[^"]*plate-figure'
+                     r'.*?</figure>\n<span [^>]*id="page-1" aria-label="1"></span><header', page, re.S)
 
 
 def test_sample_printed_folios_are_the_labels(sample: Built) -> None:

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 
 from bookmaker.cache import pagemap
 from bookmaker.core.errors import Reporter
+from bookmaker.core.model import Chapter
 from bookmaker.pipeline import build
 from bookmaker.preview import fill as pagemap_fill
 from bookmaker.preview.chapter import NoSuchChapter, chapter_matcher, load_one, preview
@@ -136,10 +137,23 @@ def _starts(pdf: Path) -> dict[str, int]:
     return {str(name): reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()}
 
 
-def _same_pages(preview_pdf: Path, full_pdf: Path, start: int) -> list[bool]:
-    """Page by page, the preview's text equals the full book's: folios, running heads, notes."""
+def _same_pages(preview_pdf: Path, full_pdf: Path, start: int, plate: bool = False) -> list[bool]:
+    """Page by page, the preview's text equals the full book's: folios, running heads, notes. A
+    facing chapter's preview (`plate`) opens with a blank right-hand page and its plate, the full
+    book's page before the chapter's section (core/design.py)."""
     full = PdfReader(full_pdf)
-    return [page.extract_text() == full.pages[start + i].extract_text() for i, page in enumerate(PdfReader(preview_pdf).pages)]
+    pages = PdfReader(preview_pdf).pages
+    if plate:
+        return [not (pages[0].extract_text() or "").strip()] + \
+               [page.extract_text() == full.pages[start - 2 + i].extract_text() for i, page in enumerate(pages) if i]
+    return [page.extract_text() == full.pages[start + i].extract_text() for i, page in enumerate(pages)]
+
+
+def _facing(root: Path, chapter: Chapter) -> bool:
+    from bookmaker.core.design import plate_of
+    from bookmaker.source.config import load_config
+
+    return plate_of(load_config(root), chapter) is not None
 
 
 def test_pdf_preview_has_the_pages_of_the_full_book_and_follows_edits(tmp_path: Path) -> None:
@@ -151,7 +165,7 @@ def test_pdf_preview_has_the_pages_of_the_full_book_and_follows_edits(tmp_path: 
     for query in ("00-introduction", "1", "4", "17", "28"):
         _, printed = preview(root, query, out, pdf=True, fill=False)
         assert printed is not None and printed.folio.exact, (query, printed and printed.folio)
-        assert all(_same_pages(printed.path, full.path, starts[printed.chapter.id])), query
+        assert all(_same_pages(printed.path, full.path, starts[printed.chapter.id], _facing(root, printed.chapter))), query
     # Chapter 3 grows by two pages: previewing it records its new length, so chapter 5 moves on
     # at once, without a full layout; the next full build agrees.
     three = root / "chapters" / "03-pushing-a-broken-bus.md"
@@ -162,9 +176,12 @@ def test_pdf_preview_has_the_pages_of_the_full_book_and_follows_edits(tmp_path: 
     assert grown is not None and grown.pages >= 2
     _, after = preview(root, "5", out, pdf=True, fill=False)
     assert after is not None and after.folio.exact
-    assert after.folio.first == before.folio.first - 2 + grown.pages + grown.pages % 2  # it took 2 pages before
+    # it took 2 pages before (its text, photograph 4's plate); now its text, the plate, and a blank
+    # page before the plate when the text ends on a left-hand page (the sample's design is photo)
+    text = grown.pages - 2  # the preview: a blank page, chapter 3's own plate, its text
+    assert after.folio.first == before.folio.first - 2 + text + 1 + (text + 1) % 2
     [again] = build(root, out / "again", formats=("pdf",))
-    assert all(_same_pages(after.path, again.path, _starts(again.path)[after.chapter.id]))
+    assert all(_same_pages(after.path, again.path, _starts(again.path)[after.chapter.id], True))
 
 
 def test_without_a_page_map_the_folio_is_provisional_until_a_fill(tiny_book: Path, tmp_path: Path) -> None:

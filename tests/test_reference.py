@@ -5,7 +5,10 @@ The reference (tests/reference/sample.json) was recorded at the head before issu
 the reshaping of the code can be shown to change nothing a reader or a printer gets, and recorded
 again for issue 13, when the sample gained its index: the EPUB (marks, the Index page), the PDF's
 contents page and two Index pages, and 17 text pages where a mark splits a line into text runs
-(shifts of a fraction of a pixel, no glyph moved visibly). A change that means to change the
+(shifts of a fraction of a pixel, no glyph moved visibly); and again for issue 14, when the sample
+took the photo design (each photograph alone on the left-hand page facing its text: every PDF
+page after the front matter moved; the EPUB's chapters open with their photograph, and link
+css/design.css). A change that means to change the
 sample's outputs records it again, and says so in its commit:
 
     BOOKMAKER_RECORD_REFERENCE=1 .venv/bin/python -m pytest tests/test_reference.py

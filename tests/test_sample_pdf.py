@@ -10,9 +10,22 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from .conftest import SAMPLE, Built, which
+from .conftest import SAMPLE, Built, build_book, which
 
 TRIM = (6 * 72, 9 * 72)
+
+
+@pytest.fixture(scope="module")
+def sample_classic(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The sample under the classic design (core/design.py): every entry opens on a right-hand page
+    with its figure under its title, and chapter 1 runs onto a left-hand page with a running head."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("sample-classic") / "book"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("build", ".bookmaker"))
+    toml = (root / "book.toml").read_text(encoding="utf-8")
+    (root / "book.toml").write_text(toml.replace('design = "photo"', 'design = "classic"'), encoding="utf-8")
+    return build_book(root, root.parent / "out", formats=("pdf",))
 
 
 @lru_cache(maxsize=2)
@@ -98,9 +111,26 @@ def test_chapters_open_on_right_hand_pages(sample: Built) -> None:
         assert index % 2 == 0, f"{name} opens on page {index + 1}, a left-hand page"
 
 
-def test_running_heads_and_folios(sample: Built) -> None:
+def test_each_photograph_faces_its_text_with_no_blank_page_between_entries(sample: Built) -> None:
+    """The photo design: each entry's photograph alone on the left-hand page (its plate, with
+    neither running head nor folio), its title and text on the right-hand page facing it."""
     texts = _texts(sample.pdf)
     dests = _dest_pages(sample.pdf)
+    first_plate, last_text = dests["photo-01"], dests["ch-28-soldiers-at-rest"]
+    for n in range(1, 29):
+        name = next(k for k in dests if k.startswith(f"ch-{n:02d}-") and not k.endswith("-title"))
+        plate, text = dests[f"photo-{n:02d}"], dests[name]
+        assert plate % 2 == 1 and text == plate + 1, (n, plate + 1, text + 1)  # left-hand page, then the facing one
+        assert not re.search(r"PHOTO \d", texts[plate].upper()) and not re.search(r"\d\s*$", texts[plate].strip()), (n, texts[plate])
+        assert f"PHOTO {n}" in texts[text].upper()
+    blank = [i + 1 for i in range(first_plate, last_text + 1) if not texts[i].strip()]
+    assert not blank, f"blank pages between entries: {blank}"
+    assert last_text - first_plate + 1 == 56  # 28 spreads
+
+
+def test_running_heads_and_folios(sample_classic: Built) -> None:
+    texts = _texts(sample_classic.pdf)
+    dests = _dest_pages(sample_classic.pdf)
     first_body = dests["ch-01-the-statue-from-behind"]
     # chapter 1 runs onto a left-hand page: book title as running head, folio 2
     follow = texts[first_body + 1]
@@ -154,13 +184,18 @@ def _ink_box(png: Path) -> tuple[int, int, int, int]:
     return box
 
 
-@pytest.mark.parametrize("page_index, side", [(8, "right"), (9, "left")])
-def test_reviewed_page_renders_keep_ink_inside_the_margins(sample: Built, tmp_path: Path, page_index: int, side: str) -> None:
-    """Page 9 (chapter 1 opening, recto) and page 10 (its verso, with running head) were looked at
-    as 60 dpi renders; this keeps what was checked by eye: all ink inside the trim's safe area."""
+@pytest.mark.parametrize("design, page_index, side", [("classic", 8, "right"), ("classic", 9, "left"),
+                                                     ("photo", 8, "right"), ("photo", 9, "left")])
+def test_reviewed_page_renders_keep_ink_inside_the_margins(sample: Built, sample_classic: Built, tmp_path: Path,
+                                                           design: str, page_index: int, side: str) -> None:
+    """Pages 9 and 10 were looked at as 60 dpi renders; this keeps what was checked by eye: all ink
+    inside the trim's safe area. Classic: chapter 1's opening (recto) and its verso with the
+    running head. Photo: chapter 1's text (recto) and photograph 2's plate (verso: no head, the
+    picture and its caption in the text block)."""
     dpi = 100
+    pdf = sample.pdf if design == "photo" else sample_classic.pdf
     subprocess.run([which("pdftoppm"), "-png", "-r", str(dpi), "-f", str(page_index + 1), "-l", str(page_index + 1),
-                    str(sample.pdf), str(tmp_path / "p")], check=True)
+                    str(pdf), str(tmp_path / "p")], check=True)
     (png,) = tmp_path.glob("p-*.png")
     x0, y0, x1, y1 = _ink_box(png)
     bleed = 0.125 * dpi
@@ -171,7 +206,10 @@ def test_reviewed_page_renders_keep_ink_inside_the_margins(sample: Built, tmp_pa
     assert x1 <= left_trim + 6 * dpi - right_margin + 2, (x1, side)
     assert y0 >= bleed + 0.375 * dpi  # KDP's safe margin from the top trim edge
     assert y1 <= bleed + (9 - 0.375) * dpi
-    if side == "left":  # the running head sits in the top margin, above the text block
+    if design == "photo" and side == "left":  # a plate: no head, the picture centred in the text block
+        assert y0 > bleed + 0.75 * dpi and y1 < bleed + (9 - 0.85) * dpi
+        assert abs((y0 + y1) / 2 - (bleed + (0.75 + (9 - 0.85)) / 2 * dpi)) < 0.5 * dpi
+    elif side == "left":  # the running head sits in the top margin, above the text block
         assert y0 < bleed + 0.75 * dpi
     else:  # no running head on a chapter opening: the sink starts well below the top margin
         assert y0 > bleed + 1.2 * dpi

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..core.design import opens_on, plate_of
 from ..core.digest import digest
 from ..core.model import Book, BookConfig, Chapter, FigureBlock, HtmlBlock
 from ..core.paths import user_cache_dir, write_atomic
@@ -290,14 +291,23 @@ def _chapter_starts(pdf: bytes, ids: Sequence[str]) -> list[int] | None:
 
 
 def record_chapter(book: Book, chapter: Chapter, pages: int, gutter: float, recto: bool) -> PageMap:
-    """A chapter laid out alone in `pages` pages with `gutter`: its span in the book, saved."""
+    """A chapter laid out alone in `pages` pages with `gutter` (its preview: with its plate and the
+    blank page before it when it opens facing, core/design.py): its span in the book, saved.
+
+    A span runs from the chapter's first text page to the next chapter's: the chapter's text,
+    then the next chapter's plate, and a blank page when the next chapter must open on a
+    right-hand page and the text ends on one."""
     root = book.config.root
     pagemap = load(root)
     key = layout_key(book.config)
     if pagemap.layout != key or pagemap.gutter is None or abs(pagemap.gutter - gutter) > 1e-9:
         pagemap = PageMap(layout=key, gutter=gutter)  # measured under other settings: start again
-    last = book.chapters[-1].id == chapter.id
-    span = pages + (pages % 2 if recto and not last else 0)
+    index = next(i for i, ch in enumerate(book.chapters) if ch.id == chapter.id)
+    after = book.chapters[index + 1] if index + 1 < len(book.chapters) else None
+    span = pages - (2 if plate_of(book.config, chapter) else 0)
+    if after is not None:
+        span += 1 if plate_of(book.config, after) else 0
+        span += span % 2 if recto and opens_on(book.config, after) == "right" else 0
     known = _valid_span(pagemap, book, chapter)
     if known is not None and known.pages == span and pagemap.recto == recto:
         return pagemap  # nothing new: most previews of a chapter leave its length alone

@@ -304,7 +304,12 @@ def _margins_rule(pdf: _Pdf) -> list[RuleResult]:
         tx0, ty0, tx1, ty1 = tx0 - mx0, ty0 - my0, tx1 - mx0, ty1 - my0
         right = i % 2 == 0
         page_outside = False
-        for x0, y0, x1, y1, *rest in content.text + [img[:4] + (0.0,) for img in content.images]:
+        mw, mh = _box(page, "mediabox")[2] - mx0, _box(page, "mediabox")[3] - my0
+        # A picture that runs to the bleed's edge is meant to bleed (a plate to the bleed, a
+        # background): the printer trims it; the margins keep only what must not be trimmed.
+        kept = [img[:4] + (0.0,) for img in content.images
+                if not (img[0] <= 0.5 or img[1] <= 0.5 or img[2] >= mw - 0.5 or img[3] >= mh - 0.5)]
+        for x0, y0, x1, y1, *rest in content.text + kept:
             d = {"top": ty1 - y1, "bottom": y0 - ty0,
                  "outside": (tx1 - x1) if right else (x0 - tx0), "inside": (x0 - tx0) if right else (tx1 - x1)}
             for side, value in d.items():

@@ -18,6 +18,29 @@ PAGE_LIST_SOURCES: tuple[PageListSource, ...] = ("print", "reuse", "none")
 # How notes are numbered (book.toml `note_numbers`): from 1 in each chapter, or on through the book.
 NoteNumbering = Literal["chapter", "book"]
 NOTE_NUMBERINGS: tuple[NoteNumbering, ...] = ("chapter", "book")
+# How a chapter opens in print (book.toml `opening`, per chapter kind; a chapter's own `opening:`):
+# on a right-hand page, on the next page, or with its opening figure alone on the left-hand page
+# facing its title and text on the right (core/design.py).
+Opening = Literal["right", "any", "facing"]
+OPENINGS: tuple[Opening, ...] = ("right", "any", "facing")
+# A facing chapter's figure (its plate): inside the text block, or to the trim's edges and bleed.
+Plates = Literal["text-block", "bleed"]
+PLATES: tuple[Plates, ...] = ("text-block", "bleed")
+# A chapter opening's first line: small capitals, a drop cap, or as the rest of the text.
+LeadIn = Literal["small-caps", "drop-cap", "none"]
+LEAD_INS: tuple[LeadIn, ...] = ("small-caps", "drop-cap", "none")
+
+
+@dataclass(frozen=True)
+class Openings:
+    """How chapters of each kind open in print (`Opening`)."""
+
+    front: Opening = "right"
+    body: Opening = "right"
+    back: Opening = "right"
+
+    def of(self, kind: ChapterKind) -> Opening:
+        return getattr(self, kind)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -37,6 +60,7 @@ class PrintSettings:
     interior: str = "black-and-white"  # or "colour": how code is highlighted in print (layout.code_palette)
     paper: str = "white"  # the interior's paper (core/cover.PAPERS): the cover's spine width
     spine_direction: str | None = None  # the spine's text, turned (core/cover.SPINE_DIRECTIONS); None: by language
+    plates: Plates = "text-block"  # a facing chapter's figure: in the text block or to the bleed
 
     @property
     def text_width(self) -> float:
@@ -90,6 +114,12 @@ class BookConfig:
     page_list: PageListSource = "print"  # where the EPUB's print page numbers come from (render/pagelist.py)
     page_list_line: int | None = field(default=None, compare=False)  # where book.toml sets it, for messages
     back_cover: str | None = None  # the cover wrap's blurb (Markdown)
+    # The book's design (core/design.py DESIGNS: its stylesheet and the defaults of the settings
+    # below, each of which book.toml may set on its own).
+    design: str = "classic"
+    opening: Openings = field(default_factory=Openings)
+    lead_in: LeadIn = "none"
+    scene_break: str = "\u2042"  # the ornament a scene break (*** or a thematic break) is set as
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
@@ -122,6 +152,7 @@ class ImageRef:
     label: str
     aspect: tuple[int, int] | None = None
     pending: bool = False  # `art="pending"`: the art is still to come, a placeholder is expected
+    plate: bool = False  # a facing chapter's opening figure, alone on its page (core/design.py): sized to the plate
 
 
 @dataclass(frozen=True)
@@ -219,6 +250,7 @@ class Chapter:
     # The page's semantics when bookmaker makes it (the Notes page: "endnotes", the Index: "index");
     # else from its title.
     role: str | None = None
+    opening: Opening | None = None  # the chapter's own front matter `opening:`; None: its kind's (core/design.py)
 
     @property
     def id(self) -> str:
@@ -253,7 +285,7 @@ class PageContent:
     images: list[tuple[float, float, float, float, int, int]] = field(default_factory=list)
 
 
-PageRegion = Literal["chapter", "halftitle", "titlepage", "copyright", "toc", "blank"]
+PageRegion = Literal["chapter", "plate", "halftitle", "titlepage", "copyright", "toc", "blank"]
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 import jinja2
 from lxml import etree
 
+from ..core.design import design_of, opens_on, plate_of
 from ..core.errors import LayoutError
 from ..core.model import Book, BookConfig, Chapter, HtmlBlock, Image
 from ..core.resources import Layouts, builtin_layouts_dir, layouts_for
 from ..core.words import words_for
 from .index import epub_locators, print_pages
+from .pagelist import plate_units
 
 if TYPE_CHECKING:
     from .pagelist import PrintPage
@@ -184,6 +186,12 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "index_pages": lambda entry: print_pages(entry, {}),
         "page_notes": False,  # the page links notes.css (the EPUB's chapter pages with notes, the Notes page)
         "page_list": (),  # the nav's page-list: {label, href} of every print page's marker (render_epub)
+        "plate_of": lambda chapter: plate_of(book.config, chapter),  # core/design.py: how chapters open
+        "opens_on": lambda chapter: opens_on(book.config, chapter),
+        "design": design_of(book.config),
+        "in_plate": False,  # _figure.j2 set on a plate (_plate.j2)
+        "plate_figure": False,  # _figure.j2: the figure a facing chapter opens with, set before its title
+        "plate_units": plate_units,  # render/pagelist.py: where a print section's count starts after its plate
     }
 
 
@@ -212,11 +220,12 @@ def stylesheets(config: BookConfig, target: Target, notes: bool = False) -> tupl
     """Every stylesheet a target's pages link (layouts/_head.j2, print.html.j2), in one place.
     `notes`: the EPUB has pages with notes, which link notes.css (print.css sets print's notes)."""
     layouts = layouts_for(config)
+    design = Asset("css/design.css", "text/css", layouts.read_bytes(design_of(config).stylesheet))  # after the target's own
     if target == "print":
-        sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "print.css"),
+        sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "print.css"), design,
                   Asset("css/code.css", "text/css", _code_css("print", code_palette(config))))
         return sheets + ((_stylesheet(layouts, "print-cmyk.css"),) if config.print.profile.colour == "cmyk" else ())
-    sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "epub.css"),
+    sheets = (_stylesheet(layouts, "book.css"), _stylesheet(layouts, "epub.css"), design,
               Asset("css/code.css", "text/css", _code_css("epub", "rgb")))
     return sheets + ((_stylesheet(layouts, "notes.css"),) if notes else ())
 

@@ -40,8 +40,9 @@ IGNORED = re.compile(f"[{_INVISIBLE}]+")
 _COUNTED = re.compile(f"[^{_INVISIBLE}]")
 _WORD = re.compile(r"\S+")
 OBJECTS = frozenset({"img", "svg", "math"})  # one unit each, inside not counted
-SKIPPED = frozenset({"noteref", "note-number", "backlink", "cont", "foot-note",
-                     "index-locators"})  # in neither count (the Index: pages in print, chapters in the EPUB)
+SKIPPED = frozenset({"noteref", "note-number", "backlink", "cont", "foot-note", "index-locators",
+                     "plate-caption"})  # in neither count (the Index: pages in print, chapters in the EPUB; a
+# bleeding plate's caption under the title in print, which the EPUB has in the figure)
 FLOATED = frozenset({"footnotes", "footnote"})  # the notes print floats to the foot of the page: EPUB-only text
 FRONT_PAGES = {"halftitle": "titlepage.xhtml", "titlepage": "titlepage.xhtml", "copyright": "copyright.xhtml", "toc": "nav.xhtml"}
 END = 1 << 60  # a unit after every other: the end of a chapter
@@ -62,6 +63,13 @@ def stripped(text: str) -> str:
 
 def units(text: str) -> int:
     return len(stripped(text))
+
+
+def plate_units(caption: str) -> int:
+    """The units of a facing chapter's plate (its picture and caption), which the EPUB has at the
+    start of the chapter's section and print on the page before it (layouts/_plate.j2): the print
+    section counts from there (`data-plate-units`)."""
+    return 1 + units(caption)
 
 
 def skipped(classes: str | None, notes_floated: bool = False) -> bool:
@@ -100,7 +108,7 @@ def print_pages(starts: Sequence[PageStart], chapters: Sequence[Chapter]) -> tup
     on in arabic after its front matter."""
     kinds = {ch.id: ch.kind for ch in chapters}
     opening_id = next((ch.id for ch in chapters if ch.kind == "body"), None)
-    opening = next((i for i, s in enumerate(starts) if s.region == "chapter" and s.where == opening_id), None)
+    opening = next((i for i, s in enumerate(starts) if s.region == "chapter" and s.where == opening_id and s.unit >= 0), None)
     pages = []
     for i, start in enumerate(starts):
         if opening is not None:

@@ -63,6 +63,11 @@ class PrintDocument:
     (a book in parts), the index prints them for every mark (render/index.py);
     `end_on_verso` adds one last page the caller drops, so a part ends on a left-hand page;
     `specimen` sets a line in the book's fonts on a filler page (to warm up a process).
+
+    A facing chapter's plate is on the left-hand page before its section, so a book cut into
+    parts is cut between the two: a part after the first leaves its first chapter's plate out
+    (`lead_plate` False) and the part before it ends with it (`tail_plate`). Every part still opens
+    on a right-hand page.
     """
 
     chapters: tuple[Chapter, ...] | None = None
@@ -73,6 +78,8 @@ class PrintDocument:
     folios: tuple[tuple[str, str], ...] = ()
     end_on_verso: bool = False
     specimen: bool = False
+    lead_plate: bool = True  # the first chapter's plate (core/design.py) opens the document
+    tail_plate: Chapter | None = None  # a chapter of the next part whose plate ends this document
 
     @classmethod
     def whole(cls, margin_inside: float | None = None, fillers: int = 0) -> PrintDocument:
@@ -85,20 +92,25 @@ class PrintDocument:
 
     @classmethod
     def part(cls, chapters: Sequence[Chapter], margin_inside: float, *, last: bool,
-             folios: Mapping[str, str | int] | None = None) -> PrintDocument:
+             folios: Mapping[str, str | int] | None = None, after: Chapter | None = None) -> PrintDocument:
         """A run of body chapters laid out on its own (parallel.py), from folio 1; `folios`: those of
-        other parts' anchors its cross-references name, as an earlier layout found them."""
-        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last).with_folios(folios or {})
+        other parts' anchors its cross-references name, as an earlier layout found them; `after`:
+        the chapter opening the next part (its plate ends this one)."""
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=False, end_on_verso=not last,
+                   lead_plate=False, tail_plate=after).with_folios(folios or {})
 
     @classmethod
-    def front(cls, chapters: Sequence[Chapter], margin_inside: float, folios: Mapping[str, str | int]) -> PrintDocument:
+    def front(cls, chapters: Sequence[Chapter], margin_inside: float, folios: Mapping[str, str | int],
+              after: Chapter | None = None) -> PrintDocument:
         """Half title, title page, contents (with the body's folios) and the front chapters."""
-        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True, end_on_verso=True).with_folios(folios)
+        return cls(tuple(chapters), margin_inside=margin_inside, front_matter=True, end_on_verso=True,
+                   tail_plate=after).with_folios(folios)
 
     @classmethod
     def back(cls, chapters: Sequence[Chapter], margin_inside: float, first_folio: int, folios: Mapping[str, str | int]) -> PrintDocument:
         """The Index, laid out after the rest of the book is counted, on its folios, with every mark's."""
-        return cls(tuple(chapters), first_folio=first_folio, margin_inside=margin_inside, front_matter=False).with_folios(folios)
+        return cls(tuple(chapters), first_folio=first_folio, margin_inside=margin_inside, front_matter=False,
+                   lead_plate=False).with_folios(folios)
 
     @classmethod
     def filler_pages(cls, count: int, margin_inside: float | None = None) -> PrintDocument:
@@ -143,6 +155,7 @@ def render_print(book: Book, document: PrintDocument = PrintDocument()) -> Rende
         "profile": profile, "geometry": print_geometry(book.config, margin_inside), "fillers": document.fillers,
         "folios": {a: f for a, f in folios.items() if a not in here}, "end_on_verso": document.end_on_verso,
         "specimen": document.specimen, "index_pages": lambda entry: print_pages(entry, folios),
+        "lead_plate": document.lead_plate, "tail_plate": document.tail_plate,
     })
     anchors = {ch.href.removesuffix(".xhtml"): ch.id for ch in book.chapters}
 

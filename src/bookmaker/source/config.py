@@ -12,7 +12,17 @@ from typing import Any, Callable
 
 from ..core.cover import PAPERS, SPINE_DIRECTIONS
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
-from ..core.model import NOTE_NUMBERINGS, NOTE_PLACEMENTS, PAGE_LIST_SOURCES, BookConfig, PrintSettings
+from ..core.design import DEFAULT_DESIGN, DESIGNS
+from ..core.model import (
+    LEAD_INS,
+    NOTE_NUMBERINGS,
+    NOTE_PLACEMENTS,
+    PAGE_LIST_SOURCES,
+    PLATES,
+    BookConfig,
+    Openings,
+    PrintSettings,
+)
 from . import values
 from .values import parse_length, parse_trim
 
@@ -50,6 +60,10 @@ _TOP: dict[str, _Key] = {
     "note_numbers": _Key(lambda v: values.choice(v, NOTE_NUMBERINGS)),
     "page_list": _Key(lambda v: values.choice(v, PAGE_LIST_SOURCES)),
     "back_cover": _Key(values.text),
+    "design": _Key(lambda v: values.choice(v, tuple(DESIGNS))),
+    "opening": _Key(values.openings),
+    "lead_in": _Key(lambda v: values.choice(v, LEAD_INS)),
+    "scene_break": _Key(values.ornament),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -63,6 +77,7 @@ _PRINT: dict[str, _Key] = {
     "interior": _Key(lambda v: values.choice(v, ("black-and-white", "colour"))),
     "paper": _Key(lambda v: values.choice(v, PAPERS)),
     "spine_direction": _Key(lambda v: values.choice(v, SPINE_DIRECTIONS)),
+    "plates": _Key(lambda v: values.choice(v, PLATES)),
 }
 
 # [print.overrides]: any setting of the chosen print profile (see profiles.py).
@@ -114,6 +129,7 @@ def load_config(root: Path) -> BookConfig:
     values, print_values, overrides = _tables(data, problems)
     _check_paths(root, values, problems)
     settings = PrintSettings()
+    _design(values, print_values)
     if not problems.found:
         settings = _print_settings(print_values, overrides, lambda k, m: problems.report("print", k, m))
     if problems.found:
@@ -203,6 +219,16 @@ def _check_paths(root: Path, values: dict[str, Any], problems: _Problems) -> Non
         values["page_list_line"] = problems.where.get(("", "page_list"))
     if "layouts" in values:
         values["layouts"] = _check_layouts(root, values["layouts"], lambda m: problems.report("", "layouts", m))
+
+
+def _design(values: dict[str, Any], print_values: dict[str, Any]) -> None:
+    """The design's defaults for the settings book.toml leaves out (core/design.py)."""
+    design = DESIGNS[values.setdefault("design", DEFAULT_DESIGN)]
+    given = values.get("opening", {})
+    values["opening"] = Openings(**{kind: given.get(kind, design.opening.of(kind)) for kind in ("front", "body", "back")})
+    values.setdefault("lead_in", design.lead_in)
+    values.setdefault("scene_break", design.scene_break)
+    print_values.setdefault("plates", design.plates)
 
 
 def _complete(values: dict[str, Any]) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 
 from ..core.errors import Diagnostic, ManuscriptError, SourceLocation
-from ..core.model import BookConfig, Chapter
+from ..core.model import OPENINGS, BookConfig, Chapter
 from ..core.text import slugify
 
 CHAPTERS_DIR = "chapters"
-_FRONT_KEYS = {"title", "subtitle", "kind"}
+_FRONT_KEYS = {"title", "subtitle", "kind", "opening"}
 _KINDS = ("front", "body", "back")
 # Characters XML 1.0 (and so XHTML and EPUB) does not allow.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -145,11 +145,16 @@ def load_chapter(path: Path) -> Chapter:
     kind = front.get("kind", "body")
     if kind not in _KINDS:
         problems.append(Diagnostic(SourceLocation(path, _key_line(text, "kind")), f"'kind' must be one of {', '.join(_KINDS)}, got {kind!r}"))
+    opening = front.get("opening")
+    if opening is not None and opening not in OPENINGS:
+        problems.append(Diagnostic(SourceLocation(path, _key_line(text, "opening")),
+                                   f"'opening' must be one of {', '.join(OPENINGS)}, got {opening!r}"))
     if not body.strip():
         problems.append(Diagnostic(SourceLocation(path, body_line), "the chapter has no text after its front matter"))
     if problems:
         raise ManuscriptError(*problems)
-    return Chapter(path=path, slug=chapter_slug(path), title=title.strip(), subtitle=subtitle, kind=kind, source=body, body_line=body_line)
+    return Chapter(path=path, slug=chapter_slug(path), title=title.strip(), subtitle=subtitle, kind=kind, source=body, body_line=body_line,
+                   opening=opening)
 
 
 def load_chapters(config: BookConfig) -> tuple[Chapter, ...]:

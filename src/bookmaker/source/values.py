@@ -164,3 +164,33 @@ def profile_name(value: Any) -> str:
     if value not in PROFILES:
         raise Invalid(f"expected one of {', '.join(sorted(PROFILES))}, got {value!r}")
     return value
+
+
+def openings(value: Any) -> dict[str, str]:
+    """`opening`: one way for every kind of chapter ("right"), or a table by kind
+    ({ body = "facing", back = "any" }); the kinds it leaves out keep the design's."""
+    from ..core.model import OPENINGS
+
+    kinds = ("front", "body", "back")
+    if isinstance(value, str):
+        return {kind: choice(value, OPENINGS) for kind in kinds}
+    if not isinstance(value, dict) or not value:
+        raise Invalid(f"expected one of {', '.join(repr(a) for a in OPENINGS)}, or a table by chapter kind "
+                      f"such as {{ body = \"facing\" }}, got {value!r}")
+    found = {}
+    for kind, way in value.items():
+        if kind not in kinds:
+            raise Invalid(f"unknown chapter kind '{kind}' (kinds: {', '.join(kinds)})")
+        try:
+            found[kind] = choice(way, OPENINGS)
+        except Invalid as exc:
+            raise Invalid(f"{kind}: {exc}") from None
+    return found
+
+
+def ornament(value: Any) -> str:
+    """`scene_break`: the text a scene break is set as (an ornament, asterisms, a few letters)."""
+    text_value = text(value)
+    if len(text_value) > 24 or "\n" in text_value:
+        raise Invalid(f"expected a short ornament such as '\u2042' or '* * *', got {value!r}")
+    return text_value

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ..cache.build import BuildCache
+from ..core.design import opening_of
 from ..core.errors import Diagnostic, ManuscriptError, Reporter, SourceLocation
 from ..core.model import Book, BookConfig, Chapter, Image, ImageRef
 from ..source.config import load_config
@@ -94,6 +95,14 @@ def load_book(
     return render_chapters(book, reporter, only=only, with_cover=with_cover, image_loader=loader, cache=cache)
 
 
+def plate_src(config: BookConfig, chapter: Chapter, parsed: markdown.Parsed) -> str | None:
+    """The image a facing chapter opens with, set alone on its page (core/design.py plate_of):
+    sized for the plate, not for a figure in the text."""
+    if opening_of(config, chapter) != "facing" or not parsed.figures or not markdown.is_figure(parsed.tokens, 0):
+        return None
+    return parsed.figures[0].src
+
+
 def render_chapters(
     book: Book,
     reporter: Reporter,
@@ -115,7 +124,8 @@ def render_chapters(
         for ch in selected
     ]
     _check_unique_ids(parsed, selected)
-    images = image_loader(config, (ref for p in parsed for ref in p.images), reporter)
+    plates = {src for ch, p in zip(selected, parsed) if (src := plate_src(config, ch, p))}
+    images = image_loader(config, (replace(ref, plate=True) if ref.src in plates else ref for p in parsed for ref in p.images), reporter)
     by_src = {img.src: img for img in images}
     chapter_hrefs = {ch.path.name: ch.href for ch in book.chapters}
     columns = None  # the printed width of code, for the wrap warnings: measured only when there is code
@@ -126,7 +136,8 @@ def render_chapters(
     first_notes = _first_notes(book, dict(zip((ch.id for ch in selected), parsed)))
     rendered = {
         ch.id: replace(ch, blocks=markdown.render(p, by_src, chapter_hrefs, warn=lambda line, msg, path=ch.path: reporter.warn(path, line, msg),
-                                                  code_columns=columns, first_note=first_notes[ch.id]),
+                                                  code_columns=columns, first_note=first_notes[ch.id],
+                                                  scene_break=config.scene_break, drop_cap=config.lead_in == "drop-cap"),
                        headings=p.headings)
         for ch, p in zip(selected, parsed)
     }

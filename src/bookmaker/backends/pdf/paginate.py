@@ -196,7 +196,8 @@ def _parts_pass(ctx: BuildContext, pieces: tuple[tuple[Chapter, ...], Sequence[t
             folios.update({ch.id: first + s for ch, s in zip(chapters, part_starts)})
             first += count
         folios.update({ch.id: first for ch in back[:1]})
-        rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, {**known.folios, **folios})))
+        after = parts[0][0] if parts and parts[0] else None  # its plate ends the front part
+        rendered = with_assets(render_print(book, PrintDocument.front(front, gutter, {**known.folios, **folios}, after=after)))
         part = _front_part(ctx, backend, rendered, front, wanted)
         content = part.pages + sum(counts)
         if not back and not settings.gutter_holds(gutter, content):

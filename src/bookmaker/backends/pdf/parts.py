@@ -1,8 +1,10 @@
 """A book's body in parts, each laid out on its own and put together (paginate.py runs them):
 how the book is cut, what a laid-out part carries, and the build cache's part entries.
 
-Every body chapter opens on a right-hand page, so a run of chapters has the same pages wherever it
-falls in the book: only the folios printed in its running heads depend on what comes before. A book
+A part begins with a chapter that opens on a right-hand page (core/design.py: `right`, or `facing`,
+whose plate on the left-hand page before it ends the part before), so a run of chapters has the
+same pages wherever it falls in the book: only the folios printed in its running heads depend on
+what comes before. A chapter that opens on any page never begins a part. A book
 whose body comes to at least two parts of about `PART_PAGES` estimated pages is cut into parts (the
 cut depends on the manuscript alone, never on the number of processes, so every `--jobs` gives the
 same bytes). Each part but the last ends on a left-hand page (a part-end marker opens one more
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ...core.context import BuildContext
+from ...core.design import opens_on
 from ...core.errors import Diagnostic
 from ...core.model import Book, Chapter, FigureBlock, HtmlBlock, PageContent, PageStart
 from ...render.layout import Asset, Rendered
@@ -78,7 +81,8 @@ def split_parts(book: Book) -> tuple[tuple[Chapter, ...], list[tuple[Chapter, ..
     current: list[Chapter] = []
     done = 0.0
     for ch, weight in zip(rest, weights):
-        if current and done + weight / 2 > share * (len(parts) + 1) and len(parts) < count - 1:
+        cut = opens_on(book.config, ch) == "right"  # a part opens on a right-hand page, as its first chapter must
+        if cut and current and done + weight / 2 > share * (len(parts) + 1) and len(parts) < count - 1:
             parts.append(tuple(current))
             current = []
         current.append(ch)
@@ -174,7 +178,8 @@ def render_part(ctx: BuildContext, parts: Sequence[tuple[Chapter, ...]], index: 
                 folios: Mapping[str, str] | None = None, last: bool = True) -> Rendered:
     """Part `index`; `last`: the book's last part (a part before the Index ends on a left page too)."""
     final = last and index == len(parts) - 1
-    rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=final, folios=folios))
+    after = parts[index + 1][0] if index + 1 < len(parts) else None  # its plate ends this part
+    rendered = render_print(ctx.book, PrintDocument.part(parts[index], gutter, last=final, folios=folios, after=after))
     return replace(rendered, assets=assets) if assets is not None else rendered
 
 

@@ -101,12 +101,15 @@ class _Document:
         self.ends: dict[int, int] = {}
         self.sections: set[int] = set()
 
-    def region(self, element: Any) -> tuple[PageRegion, Any]:
+    def region(self, element: Any) -> tuple[PageRegion | None, Any]:
+        """The page region an element is in; None for a facing chapter's plate (layouts/_plate.j2)."""
         node = element
         while node is not None:
             classes = (node.get("class") or "").split()
             if node.tag == "section" and "chapter" in classes:
                 return "chapter", node
+            if "plate" in classes and node.get("data-chapter"):
+                return None, node
             for name in classes:
                 if name in _FRONT:
                     return _FRONT[name], node
@@ -117,7 +120,7 @@ class _Document:
         if id(section) in self.sections:
             return
         self.sections.add(id(section))
-        at = 0
+        at = int(section.get("data-plate-units") or 0)  # a plate's picture and caption come first in the EPUB
         stack: list[tuple[Any, bool]] = [(section, False)]
         while stack:
             element, closing = stack.pop()
@@ -178,7 +181,9 @@ def page_starts(page_boxes: Sequence[Any]) -> tuple[PageStart, ...]:
             continue
         element, offset = first
         region, node = document.region(element)
-        if region == "chapter":
+        if region is None:  # a plate, before its chapter's section (maybe in another part's document)
+            starts.append(PageStart("plate", node.get("data-chapter") or "", 0))
+        elif region == "chapter":
             starts.append(PageStart("chapter", node.get("id") or "", document.unit(node, element, offset)))
         else:
             starts.append(PageStart(region))

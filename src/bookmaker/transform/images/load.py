@@ -11,7 +11,7 @@ from ...core.errors import Diagnostic, ImageError, Reporter, SourceLocation
 from ...core.model import BookConfig, Image, ImageRef
 from .normalise import MAX_BYTES, SVG_MEDIA_TYPE, normalise
 from .placeholder import placeholder_image
-from .sizes import figure_box, fit
+from .sizes import figure_box, fills, fit
 from .store import cached, href, stored_src
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def _fetch(config: BookConfig, ref: ImageRef) -> bytes:
 
 
 def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: BuildCache | None = None) -> Image:
-    box = figure_box(config)
+    box = figure_box(config, ref.plate)
     if ref.src.startswith("data:"):
         data, stored = _data_url(ref), None
     elif _is_remote(ref.src):
@@ -91,7 +91,7 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: Bui
         reporter.warn(ref.path, ref.line, removed_message(name, tuple(meta["removed"])))
     if media_type == SVG_MEDIA_TYPE and config.print.profile.colour == "cmyk":
         _warn_cmyk_gradients(config, ref, name, data, reporter)
-    placed = fit(width, height, *box)  # an SVG's exact proportions, not its rounded pixels
+    placed = box if fills(config, ref.plate) else fit(width, height, *box)  # an SVG's exact proportions, not its rounded pixels
     return Image(
         src=ref.src, href=href(stored or stored_src(ref, data), media_type), media_type=media_type, data=data,
         width_px=max(1, round(width)), height_px=max(1, round(height)), placed_width_in=round(placed[0], 4),

@@ -12,7 +12,7 @@ from PIL import ImageDraw, ImageFont
 
 from ...core.errors import Reporter
 from ...core.model import BookConfig, Image, ImageRef
-from .sizes import DEFAULT_ASPECT, PRINT_DPI, figure_box, fit, placeholder_pixels
+from .sizes import DEFAULT_ASPECT, PRINT_DPI, figure_box, fills, fit, placeholder_pixels
 from .store import cached, href
 
 if TYPE_CHECKING:
@@ -74,13 +74,14 @@ def is_pending(config: BookConfig, ref: ImageRef) -> bool:
 
 
 def placeholder_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: BuildCache | None = None) -> Image:
-    box = figure_box(config)
+    box = figure_box(config, ref.plate)
     pending = is_pending(config, ref)
     if pending:
         reporter.pending_art(ref.src, ref.path, ref.line)
     else:
         reporter.warn(ref.path, ref.line, f"image '{ref.src}' not found; a placeholder marks its place")
-    size = placeholder_pixels(ref.aspect or DEFAULT_ASPECT, *box)
+    aspect = (round(box[0] * 1000), round(box[1] * 1000)) if fills(config, ref.plate) else ref.aspect or DEFAULT_ASPECT
+    size = placeholder_pixels(aspect, *box)
     placed = fit(*size, *box)
     data, _ = cached(cache, ("placeholder", ref.src, ref.alt, ref.label, repr(size), repr(placed), repr(pending)),
                      lambda: (draw_placeholder(ref, size, placed, pending), {}))

@@ -24,7 +24,21 @@ def placeholder_pixels(aspect: tuple[int, int], box_width: float, box_height: fl
     return math.ceil(round(w_in * dpi, 6)), math.ceil(round(h_in * dpi, 6))
 
 
-def figure_box(config: BookConfig) -> tuple[float, float]:
-    """The largest area, in inches, the print layout gives a figure."""
+PLATE_CAPTION_ROOM = 0.9  # inches of a plate's text block kept for its caption (three lines and the gap)
+
+
+def figure_box(config: BookConfig, plate: bool = False) -> tuple[float, float]:
+    """The largest area, in inches, the print layout gives a figure; a plate (a facing chapter's
+    opening figure, alone on the left-hand page) has the text block less its caption's room, or
+    with `[print] plates = "bleed"` the whole page and its bleed (`fills`)."""
     p = config.print
+    if plate and p.plates == "bleed":
+        return p.trim_width + p.profile.bleed, p.trim_height + 2 * p.profile.bleed
+    if plate:
+        return p.text_width, p.text_height - PLATE_CAPTION_ROOM
     return p.text_width, p.text_height * p.figure_max_height
+
+
+def fills(config: BookConfig, plate: bool) -> bool:
+    """The picture covers its box, cropped to it (a plate to the bleed), instead of fitting in it."""
+    return plate and config.print.plates == "bleed"

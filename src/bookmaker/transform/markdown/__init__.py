@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .attributes import FenceInfo, fence_info
 from .notes import count_notes
-from .parsing import Parsed, notes_in, parse
+from .parsing import Parsed, is_figure, notes_in, parse
 from .rendering import parsed_line, render
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Parsed",
     "count_notes",
     "fence_info",
+    "is_figure",
     "notes_in",
     "parse",
     "parsed_line",

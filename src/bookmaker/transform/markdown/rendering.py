@@ -3,6 +3,7 @@ run that holds the author's own HTML sanitised, with what was removed warned at 
 
 from __future__ import annotations
 
+import copy
 import re
 from html import escape
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -25,6 +26,8 @@ def render(
     warn: Callable[[int, str], None] | None = None,
     code_columns: int | None = None,
     first_note: int = 1,
+    scene_break: str = "\u2042",
+    drop_cap: bool = False,
 ) -> tuple[Block, ...]:
     """Tokens -> XHTML blocks; figures stay structured for the layouts to place, and the notes
     are one last block (notes.py), numbered from `first_note`.
@@ -33,7 +36,8 @@ def render(
     at the line of the tag or attribute. What this renderer writes itself is set aside while the
     sanitiser runs (`rules._trusted`), so it is never stripped.
     """
-    env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs, "first_note": first_note}
+    env: dict[str, Any] = {"docId": parsed.doc_id, "images": images, "chapters": chapter_hrefs, "first_note": first_note,
+                           "scene_break": scene_break}
     for line, message in parsed.warnings:
         if warn is not None:
             warn(line, message)
@@ -41,6 +45,8 @@ def render(
     if code_columns and warn is not None:  # each block with lines too long for the printed page, once
         _warn_overlong_code(parsed, tokens, code_columns, warn)
     _size_inline_images(tokens, images)
+    if drop_cap:
+        tokens = _with_drop_cap(tokens)
     text, notes = split_notes(tokens)
     figures = iter(parsed.figures)
     blocks: list[Block] = []
@@ -80,6 +86,28 @@ def _size_inline_images(tokens: Sequence[Token], images: Mapping[str, Image]) ->
                 w = w if w is not None else h * img.width_px / img.height_px
                 h = h if h is not None else w * img.height_px / img.width_px
                 child.meta["size"] = (round(w), round(h))
+
+
+_INITIAL = re.compile(r"^([\"'\u2018\u201c\u00ab\u201e(\[]*\w)", re.UNICODE)
+
+
+def _with_drop_cap(tokens: list[Token]) -> list[Token]:
+    """The chapter's first paragraph with its first letter (and the quotation mark before it) in
+    a `drop_cap` token (book.toml lead_in = "drop-cap"; rules._drop_cap): a floated span, the
+    same in both outputs. WeasyPrint sets a floated ::first-letter over the first line's text."""
+    for i, token in enumerate(tokens):
+        if token.type != "paragraph_open" or token.level != 0 or is_figure(tokens, i):
+            continue
+        inline = tokens[i + 1]
+        children = list(inline.children or [])
+        if not children or children[0].type != "text" or not (m := _INITIAL.match(children[0].content)):
+            return tokens
+        cap, rest = copy.copy(children[0]), copy.copy(children[0])
+        cap.type, cap.content, rest.content = "drop_cap", m.group(1), children[0].content[m.end():]
+        lead = copy.copy(inline)
+        lead.children = [cap, rest, *children[1:]]
+        return [*tokens[:i + 1], lead, *tokens[i + 2:]]
+    return tokens
 
 
 def _runs(tokens: list[Token]) -> Iterator[list[Token] | None]:

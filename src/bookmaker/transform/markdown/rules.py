@@ -190,6 +190,18 @@ def _span_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env:
     return _trusted(env, "</span>") if tokens[idx].meta.get("index") else "</span>"
 
 
+def _scene_break(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A thematic break (`***`, `---`) is a scene break: the book's ornament, centred
+    (book.toml `scene_break`; book.css keeps it off a page's first and last line)."""
+    ornament = escape(env.get("scene_break", "\u2042"), quote=False)
+    return _trusted(env, f'<div class="scene-break" role="separator"><span aria-hidden="true">{ornament}</span></div>\n')
+
+
+def _drop_cap(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A chapter's first letter as a drop cap (rendering._with_drop_cap)."""
+    return _trusted(env, f'<span class="drop-cap">{escape(tokens[idx].content, quote=False)}</span>')
+
+
 def _close_of(tokens: Sequence[Token], idx: int) -> Token:
     depth = 0
     for t in tokens[idx + 1:]:
@@ -231,5 +243,7 @@ def markdown_it() -> MarkdownIt:
     for name in MATH_TOKENS:
         md.add_render_rule(name, _math)
     md.add_render_rule("fence", _fence)
+    md.add_render_rule("hr", _scene_break)
+    md.add_render_rule("drop_cap", _drop_cap)
     md.add_render_rule("code_block", _fence)
     return md
