@@ -6,6 +6,8 @@
   nav and its page-list (which takes any element with `epub:type` and `id`) are not used.
 - The cover page is an ordinary linear page listed in the landmarks (`set_cover` would make it
   non-linear: OPF-096); the image has `properties="cover-image"` and an EPUB 2 `<meta name="cover">`.
+  A book with no `cover` image gets the typographic cover the print front shows, drawn from the
+  same template (backends/pdf/cover_image.py, cached by content).
 - svg/mathml manifest properties come from the layout's scan of each page (OPF-014).
 - The NCX is kept (omitting `EpubNcx` breaks ebooklib's spine) for EPUB 2 reading systems.
 - `<package>` gets `xml:lang`; `dcterms:modified` and every zip entry's time come from the build
@@ -27,7 +29,7 @@ from ebooklib import epub
 from ..core.context import BuildContext
 from ..core.errors import OutputError
 from ..core.model import BookConfig
-from ..render.layout import Page, Rendered
+from ..render.layout import Asset, Page, Rendered
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _PACKED = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".woff", ".woff2")
@@ -167,9 +169,9 @@ class EpubBackend:
             book.add_metadata("DC", "description", config.description)
         _accessibility(book, config.accessibility_summary or _default_summary(ctx), page_source(config) if rendered.page_list else None)
 
-        cover_href = ctx.book.cover.href if ctx.book.cover else None
-        for n, asset in enumerate(rendered.assets):
-            if asset.href == cover_href:
+        cover = ctx.book.cover
+        for n, asset in enumerate(_typographic_cover(ctx) + rendered.assets):
+            if cover is not None and asset.href == cover.href:
                 item: epub.EpubItem = epub.EpubCover(uid="cover-image", file_name=asset.href)
                 item.media_type = asset.media_type
                 item.content = asset.data
@@ -205,6 +207,17 @@ class EpubBackend:
         out = io.BytesIO()
         _Writer(out, book, ctx.timestamp, config.language).write()  # type: ignore[arg-type]
         return out.getvalue()
+
+
+def _typographic_cover(ctx: BuildContext) -> tuple[Asset, ...]:
+    """The cover image of a book that gives none (its `cover` is a placeholder, without bytes): the
+    print front's design (layouts/_cover_front.j2) laid out and drawn by the PDF back end."""
+    cover = ctx.book.cover
+    if cover is None or not cover.placeholder:
+        return ()
+    from .pdf.cover_image import cover_image
+
+    return (Asset(cover.href, cover.media_type, cover_image(ctx)),)
 
 
 def page_source(config: BookConfig) -> str:

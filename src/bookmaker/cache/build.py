@@ -1,11 +1,13 @@
 """A content-addressed cache under the output folder (`build/.bookmaker-cache/`): a rebuild reuses
 what did not change.
 
-Two kinds of entries, each a small JSON file and a blob named by the SHA-256 of everything that
+Three kinds of entries, each a small JSON file and a blob named by the SHA-256 of everything that
 decides the result:
 
 - `images`: an image as the book stores it (a placeholder drawn, or a file decoded, checked and
   normalised), keyed by the source file's bytes or the placeholder's text and size;
+- `covers`: the EPUB's typographic cover image (backends/pdf/cover_image.py), keyed by its page's
+  HTML, its fonts and its size;
 - `parts`: one part of a PDF laid out in parts (parallel.py), keyed by the part's HTML, the bytes
   of every asset, the profile and the WeasyPrint version. Its first folio is stored beside it: a
   part whose folio moved is laid out again.

@@ -3,6 +3,7 @@
 | cache | kept in | an entry is stale when |
 | --- | --- | --- |
 | images (build.py) | `<out>/.bookmaker-cache/images` | the file's bytes (or a placeholder's text and size) change, or `code_key("images")` |
+| covers (build.py) | `<out>/.bookmaker-cache/covers` | the EPUB's typographic cover page (its HTML from the layouts' cover template), its fonts, fontconfig's state, its size, or `code_key("covers")` |
 | PDF parts (build.py) | `<out>/.bookmaker-cache/parts` | the part's HTML, its assets, the profile, the identifier or the print fonts change, or `code_key("parts")`; a part whose first folio moved is laid out again |
 | page map (pagemap.py) | the user cache folder | the whole map: book.toml, a layout file print uses, or `code_key("pagemap")`; a chapter's span: its text, title, number, kind, label, being last, or an image it shows |
 | page breaks (pagebreaks.py) | the user cache folder | the page map's whole-map key (book.toml, a layout file print uses, `code_key("pagemap")`: `backends/pdf/wp_pages.py` measures them), the contents' entries, any chapter's text, title, number, kind, label or being last, or an image a chapter showed |
@@ -29,12 +30,14 @@ PACKAGE = Path(__file__).resolve().parents[1]  # src/bookmaker
 # Modules (files or packages, inside src/bookmaker) whose code decides each cache's entries.
 CODE: dict[str, tuple[str, ...]] = {
     "images": ("transform/images", "transform/decode.py", "transform/svg"),
+    "covers": ("backends/pdf",),  # backends/pdf/cover_image.py, with the PDF back end and its WeasyPrint patches
     "parts": ("backends/pdf", "checks/preflight.py"),  # every WeasyPrint patch changes the PDF; preflight's boxes are kept with a part
     "pagemap": ("render", "transform", "backends/pdf"),  # what decides where print pages break
     "ids": ("transform/markdown", "transform/sanitize.py", "transform/links.py", "transform/crossref.py"),
 }
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "images": ("pillow",),
+    "covers": ("weasyprint", "pypdfium2", "pillow"),
     "parts": ("weasyprint", "pypdf"),
     "pagemap": ("weasyprint",),
     "ids": ("markdown-it-py", "mdit-py-plugins", "nh3"),

@@ -41,6 +41,10 @@ _BOTTOM_TO_TOP = frozenset({"de", "fr", "it", "es", "pt", "nl", "sv", "da", "no"
 MIN_SPINE_LINE = 0.12
 PAPER_INTERIOR: Mapping[Paper, str] = {"white": "black-and-white", "cream": "black-and-white",
                                        "color-standard": "colour", "color-premium": "colour"}
+# The EPUB's cover image: the 1:1.6 of 1600 x 2560 pixels most stores ask for. Without a `cover`
+# it is the print front's design drawn on a 5in x 8in page at 320 dpi (backends/pdf/cover_image.py).
+EPUB_COVER_PX = (1600, 2560)
+EPUB_COVER_DPI = 320
 
 
 @dataclass(frozen=True)

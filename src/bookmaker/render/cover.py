@@ -1,7 +1,10 @@
-"""The cover wrap's HTML page for WeasyPrint (layouts/cover.html.j2), from its geometry.
+"""The cover wrap's HTML page for WeasyPrint (layouts/cover.html.j2), from its geometry, and the
+EPUB's typographic cover: the same template's front cover alone, on a page of its own.
 
 Every box is computed here from `core/cover.CoverGeometry`, in inches from the trim's top-left
-corner (the page box; the bleed lies outside it), so the template only places them.
+corner (the page box; the bleed lies outside it), so the template only places them. The front's
+design (layouts/_cover_front.j2 and its CSS) sizes everything from its box, so the 6in x 9in print
+front and the 5in x 8in EPUB cover read the same.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.cover import Box, CoverGeometry, default_spine_direction
+from ..core.cover import EPUB_COVER_DPI, EPUB_COVER_PX, Box, CoverGeometry, default_spine_direction
 from ..core.model import Book
 from ..core.resources import layouts_for
 from .layout import Asset, Page, Rendered, _render, _template_path, check_well_formed
@@ -20,8 +23,9 @@ EAN_MODULE = 0.013  # inches: the EAN-13 X dimension at 100% (0.33mm)
 EAN_QUIET = (11, 7)  # modules of quiet zone left and right of the bars (ISO/IEC 15420)
 BAR_HEIGHT = 0.8  # inches
 SPINE_MAX_PT = 10.0
+EPUB_COVER_IN = (EPUB_COVER_PX[0] / EPUB_COVER_DPI, EPUB_COVER_PX[1] / EPUB_COVER_DPI)  # 5in x 8in
 
-# The EPUB cover's colours (transform/images/cover.py), and their CMYK for a CMYK printer.
+# The typographic cover's colours (the EPUB's are always these), and their CMYK for a CMYK printer.
 _RGB = {"ground": "rgb(28, 36, 48)", "accent": "rgb(196, 164, 98)", "title": "rgb(245, 240, 228)",
         "subtitle": "rgb(210, 200, 180)", "ink": "rgb(245, 240, 228)", "paper": "rgb(255, 255, 255)", "bar": "rgb(0, 0, 0)"}
 _CMYK = {"ground": "device-cmyk(0.75 0.6 0.4 0.7)", "accent": "device-cmyk(0.2 0.3 0.7 0.05)",
@@ -55,8 +59,12 @@ def ean13_bars(isbn: str) -> Barcode:
 
 def _css(box: Box, g: CoverGeometry) -> str:
     """A sheet box (inches from the sheet's corner) as CSS in the page box (from the trim's corner)."""
+    return _placed(box, g.bleed)
+
+
+def _placed(box: Box, bleed: float) -> str:
     x0, y0, x1, y1 = box
-    return f"left: {x0 - g.bleed:.4f}in; top: {y0 - g.bleed:.4f}in; width: {x1 - x0:.4f}in; height: {y1 - y0:.4f}in;"
+    return f"left: {x0 - bleed:.4f}in; top: {y0 - bleed:.4f}in; width: {x1 - x0:.4f}in; height: {y1 - y0:.4f}in;"
 
 
 def spine_box(g: CoverGeometry, direction: str) -> dict[str, Any]:
@@ -104,26 +112,44 @@ def _front(g: CoverGeometry, book: Book) -> dict[str, Any]:
     if image is not None:
         box = (g.spine_x1, 0.0, g.sheet_width, g.sheet_height)
         return {"image": image.href, "box": _css(box, g)}
-    return {"image": None, "box": _css((g.spine_x1, g.bleed, g.sheet_width - g.bleed, g.sheet_height - g.bleed), g)}
+    return _typographic((g.spine_x1, g.bleed, g.sheet_width - g.bleed, g.sheet_height - g.bleed), g.bleed)
+
+
+def _typographic(box: Box, bleed: float) -> dict[str, Any]:
+    """The typographic front in `box` (its trimmed panel): the template sizes its type from its width."""
+    return {"image": None, "box": _placed(box, bleed), "width": box[2] - box[0], "height": box[3] - box[1]}
+
+
+def _page(book: Book, context: dict[str, Any], cmyk: bool) -> Rendered:
+    """layouts/cover.html.j2 with `context`, checked, and the assets it names."""
+    config = book.config
+    layouts = layouts_for(config)
+    content = _render(layouts, TEMPLATE, {"config": config, "colour": {"cmyk": cmyk, **(_CMYK if cmyk else _RGB)},
+                                          "back": None, "spine": None, "barcode": None, **context})
+    page = Page("cover.html", f"Cover: {config.title}", "document", content)
+    check_well_formed(page, _template_path(layouts, TEMPLATE))
+    assets = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in font_files(layouts).items())
+    if book.cover is not None and context["front"]["image"] is not None:
+        assets += (Asset(book.cover.href, book.cover.media_type, book.cover.data),)
+    if cmyk:
+        assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(config).read_bytes()),)
+    return Rendered("print", (page,), assets)
 
 
 def render_cover(book: Book, g: CoverGeometry) -> Rendered:
     """The cover wrap as one HTML page and its assets (fonts, the cover image, the CMYK profile)."""
     config = book.config
-    layouts = layouts_for(config)
-    cmyk = config.print.profile.colour == "cmyk"
     direction = config.print.spine_direction or default_spine_direction(config.language)
-    content = _render(layouts, TEMPLATE, {
-        "config": config, "colour": {"cmyk": cmyk, **(_CMYK if cmyk else _RGB)},
+    return _page(book, {
         "sheet": {"trim_w": g.sheet_width - 2 * g.bleed, "trim_h": g.trim_height, "bleed": g.bleed},
         "front": _front(g, book), "back": _back(g, book), "spine": spine_box(g, direction),
         "barcode": _barcode(g, config.isbn),
-    })
-    page = Page("cover.html", f"Cover: {config.title}", "document", content)
-    check_well_formed(page, _template_path(layouts, TEMPLATE))
-    assets = tuple(Asset(name, "font/ttf", path.read_bytes()) for name, path in font_files(layouts).items())
-    if book.cover is not None and not book.cover.placeholder:
-        assets += (Asset(book.cover.href, book.cover.media_type, book.cover.data),)
-    if cmyk:
-        assets += (Asset("icc/cmyk.icc", "application/vnd.iccprofile", cmyk_profile(config).read_bytes()),)
-    return Rendered("print", (page,), assets)
+    }, config.print.profile.colour == "cmyk")
+
+
+def render_cover_image(book: Book, size: tuple[float, float] = EPUB_COVER_IN) -> Rendered:
+    """The EPUB's typographic cover as one HTML page for WeasyPrint: the cover wrap's template with
+    its front cover alone (no back, spine or bleed) on a page of `size` inches, in RGB."""
+    width, height = size
+    return _page(book, {"sheet": {"trim_w": width, "trim_h": height, "bleed": 0.0},
+                        "front": _typographic((0.0, 0.0, width, height), 0.0)}, cmyk=False)

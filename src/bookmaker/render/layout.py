@@ -237,8 +237,10 @@ def has_notes(chapter: Chapter) -> bool:
 
 
 def _image_assets(book: Book) -> tuple[Asset, ...]:
+    """The book's images and its own cover image (a typographic cover has no bytes here: the EPUB
+    back end draws it, backends/pdf/cover_image.py; print sets it in the cover wrap)."""
     images: list[Image] = list(book.images)
-    if book.cover is not None:
+    if book.cover is not None and not book.cover.placeholder:
         images.insert(0, book.cover)
     return tuple(Asset(img.href, img.media_type, img.data) for img in images)
 

@@ -6,15 +6,15 @@ size is its CSS pixel size (96 per inch), and both back ends draw it as vectors.
 
 The package, by job: `sizes` (`fit`, `placeholder_pixels`, `figure_box`: pure), `normalise`
 (decoding, checks and re-encoding; SVG handed to svg/), `store` (names in the outputs, the build
-cache), `placeholder` (missing art drawn with Pillow), `cover` (the book's cover or a drawn one),
-`load` (image references read, normalised and sized; every error of a run at once), `colour`
-(`to_cmyk` for CMYK printers).
+cache), `placeholder` (missing art drawn with Pillow), `cover` (the book's cover, or the place of
+the typographic one), `load` (image references read, normalised and sized; every error of a run
+at once), `colour` (`to_cmyk` for CMYK printers).
 """
 
 from __future__ import annotations
 
 from .colour import to_cmyk
-from .cover import COVER_SIZE, draw_cover, load_cover
+from .cover import load_cover
 from .load import (
     MAX_DATA_URL_BYTES,
     REMOTE_TIMEOUT,
@@ -27,7 +27,6 @@ from .placeholder import draw_placeholder, is_pending
 from .sizes import DEFAULT_ASPECT, PRINT_DPI, figure_box, fit, placeholder_pixels
 
 __all__ = [
-    "COVER_SIZE",
     "DEFAULT_ASPECT",
     "MAX_BYTES",
     "MAX_DATA_URL_BYTES",
@@ -36,7 +35,6 @@ __all__ = [
     "PRINT_DPI",
     "REMOTE_TIMEOUT",
     "SVG_MEDIA_TYPE",
-    "draw_cover",
     "draw_placeholder",
     "figure_box",
     "fit",
