@@ -17,7 +17,6 @@ from .model import BookConfig, Chapter, FigureBlock, LeadIn, Opening, Openings, 
 @dataclass(frozen=True)
 class Design:
     name: str
-    summary: str  # what it is for (README, `bookmaker new`)
     opening: Openings
     lead_in: LeadIn
     scene_break: str
@@ -30,15 +29,12 @@ class Design:
 
 
 DESIGNS: dict[str, Design] = {
-    "classic": Design(
-        "classic", "any book: chapters open on a right-hand page, the text as bookmaker has always set it",
-        Openings("right", "right", "right"), "none", "\u2042"),
-    "novel": Design(
-        "novel", "a novel: chapters open on a right-hand page, sunk deep, the first line in small capitals, ornamental breaks",
-        Openings("right", "right", "right"), "small-caps", "\u2766"),
-    "photo": Design(
-        "photo", "a book of photographs with a text each: each picture alone on the left-hand page, facing its title and text",
-        Openings("right", "facing", "right"), "none", "\u2022\u2003\u2022\u2003\u2022"),
+    # any book: chapters open on a right-hand page, the text as bookmaker has always set it
+    "classic": Design("classic", Openings("right", "right", "right"), "none", "\u2042"),
+    # a novel: chapters sunk deep on a right-hand page, the first line in small capitals, ornamental breaks
+    "novel": Design("novel", Openings("right", "right", "right"), "small-caps", "\u2766"),
+    # photographs with a text each: each picture alone on the left-hand page, facing its title and text
+    "photo": Design("photo", Openings("right", "facing", "right"), "none", "\u2022\u2003\u2022\u2003\u2022"),
 }
 DEFAULT_DESIGN = "classic"
 

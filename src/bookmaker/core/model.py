@@ -9,6 +9,7 @@ from typing import Literal
 from .profiles import PROFILES, PrintProfile
 
 ChapterKind = Literal["front", "body", "back"]
+CHAPTER_KINDS: tuple[ChapterKind, ...] = ("front", "body", "back")
 # Where a chapter's notes go (book.toml `notes`): the foot of the page they are called on in print
 # (pop-up footnotes in the EPUB), the chapter's end, or one Notes page at the end of the book.
 NotePlacement = Literal["foot", "chapter", "book"]
@@ -292,8 +293,9 @@ PageRegion = Literal["chapter", "plate", "halftitle", "titlepage", "copyright", 
 class PageStart:
     """Where one print page begins, in terms the EPUB shares (backends/pdf/wp_pages.py measures it,
     render/pagelist.py marks it): in a chapter (`where` its id), after `unit` units of the
-    chapter's text (render/pagelist.units); or on a front-matter page; or "blank", a page with no
-    text of its own."""
+    chapter's text (render/pagelist.units); or on a facing chapter's plate (`where` the chapter's
+    id: the EPUB marks it before the section, whose first content is the plate's picture); or on
+    a front-matter page; or "blank", a page with no text of its own."""
 
     region: PageRegion
     where: str = ""

@@ -188,9 +188,7 @@ def _context(book: Book, target: Target) -> dict[str, Any]:
         "page_list": (),  # the nav's page-list: {label, href} of every print page's marker (render_epub)
         "plate_of": lambda chapter: plate_of(book.config, chapter),  # core/design.py: how chapters open
         "opens_on": lambda chapter: opens_on(book.config, chapter),
-        "design": design_of(book.config),
-        "in_plate": False,  # _figure.j2 set on a plate (_plate.j2)
-        "plate_figure": False,  # _figure.j2: the figure a facing chapter opens with, set before its title
+        "plate_figure": False,  # _figure.j2: the figure a facing chapter opens with (its plate, _plate.j2)
         "plate_units": plate_units,  # render/pagelist.py: where a print section's count starts after its plate
     }
 

@@ -108,7 +108,7 @@ def print_pages(starts: Sequence[PageStart], chapters: Sequence[Chapter]) -> tup
     on in arabic after its front matter."""
     kinds = {ch.id: ch.kind for ch in chapters}
     opening_id = next((ch.id for ch in chapters if ch.kind == "body"), None)
-    opening = next((i for i, s in enumerate(starts) if s.region == "chapter" and s.where == opening_id and s.unit >= 0), None)
+    opening = next((i for i, s in enumerate(starts) if s.region == "chapter" and s.where == opening_id), None)
     pages = []
     for i, start in enumerate(starts):
         if opening is not None:

@@ -14,6 +14,7 @@ from ..core.cover import PAPERS, SPINE_DIRECTIONS
 from ..core.errors import ConfigError, Diagnostic, SourceLocation
 from ..core.design import DEFAULT_DESIGN, DESIGNS
 from ..core.model import (
+    CHAPTER_KINDS,
     LEAD_INS,
     NOTE_NUMBERINGS,
     NOTE_PLACEMENTS,
@@ -225,7 +226,7 @@ def _design(values: dict[str, Any], print_values: dict[str, Any]) -> None:
     """The design's defaults for the settings book.toml leaves out (core/design.py)."""
     design = DESIGNS[values.setdefault("design", DEFAULT_DESIGN)]
     given = values.get("opening", {})
-    values["opening"] = Openings(**{kind: given.get(kind, design.opening.of(kind)) for kind in ("front", "body", "back")})
+    values["opening"] = Openings(**{kind: given.get(kind, design.opening.of(kind)) for kind in CHAPTER_KINDS})
     values.setdefault("lead_in", design.lead_in)
     values.setdefault("scene_break", design.scene_break)
     print_values.setdefault("plates", design.plates)

@@ -10,12 +10,11 @@ from typing import Any
 import yaml
 
 from ..core.errors import Diagnostic, ManuscriptError, SourceLocation
-from ..core.model import OPENINGS, BookConfig, Chapter
+from ..core.model import CHAPTER_KINDS, OPENINGS, BookConfig, Chapter
 from ..core.text import slugify
 
 CHAPTERS_DIR = "chapters"
 _FRONT_KEYS = {"title", "subtitle", "kind", "opening"}
-_KINDS = ("front", "body", "back")
 # Characters XML 1.0 (and so XHTML and EPUB) does not allow.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -143,8 +142,8 @@ def load_chapter(path: Path) -> Chapter:
     if subtitle is not None and not isinstance(subtitle, str):
         problems.append(Diagnostic(SourceLocation(path, _key_line(text, "subtitle")), "'subtitle' must be text"))
     kind = front.get("kind", "body")
-    if kind not in _KINDS:
-        problems.append(Diagnostic(SourceLocation(path, _key_line(text, "kind")), f"'kind' must be one of {', '.join(_KINDS)}, got {kind!r}"))
+    if kind not in CHAPTER_KINDS:
+        problems.append(Diagnostic(SourceLocation(path, _key_line(text, "kind")), f"'kind' must be one of {', '.join(CHAPTER_KINDS)}, got {kind!r}"))
     opening = front.get("opening")
     if opening is not None and opening not in OPENINGS:
         problems.append(Diagnostic(SourceLocation(path, _key_line(text, "opening")),

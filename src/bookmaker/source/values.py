@@ -169,9 +169,9 @@ def profile_name(value: Any) -> str:
 def openings(value: Any) -> dict[str, str]:
     """`opening`: one way for every kind of chapter ("right"), or a table by kind
     ({ body = "facing", back = "any" }); the kinds it leaves out keep the design's."""
+    from ..core.model import CHAPTER_KINDS as kinds
     from ..core.model import OPENINGS
 
-    kinds = ("front", "body", "back")
     if isinstance(value, str):
         return {kind: choice(value, OPENINGS) for kind in kinds}
     if not isinstance(value, dict) or not value:

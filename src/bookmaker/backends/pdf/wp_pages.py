@@ -101,15 +101,16 @@ class _Document:
         self.ends: dict[int, int] = {}
         self.sections: set[int] = set()
 
-    def region(self, element: Any) -> tuple[PageRegion | None, Any]:
-        """The page region an element is in; None for a facing chapter's plate (layouts/_plate.j2)."""
+    def region(self, element: Any) -> tuple[PageRegion, Any]:
+        """The page region an element is in, and the element that makes it (a facing chapter's
+        plate, layouts/_plate.j2, is outside its section, maybe in another part's document)."""
         node = element
         while node is not None:
             classes = (node.get("class") or "").split()
             if node.tag == "section" and "chapter" in classes:
                 return "chapter", node
             if "plate" in classes and node.get("data-chapter"):
-                return None, node
+                return "plate", node
             for name in classes:
                 if name in _FRONT:
                     return _FRONT[name], node
@@ -181,8 +182,8 @@ def page_starts(page_boxes: Sequence[Any]) -> tuple[PageStart, ...]:
             continue
         element, offset = first
         region, node = document.region(element)
-        if region is None:  # a plate, before its chapter's section (maybe in another part's document)
-            starts.append(PageStart("plate", node.get("data-chapter") or "", 0))
+        if region == "plate":
+            starts.append(PageStart("plate", node.get("data-chapter") or ""))
         elif region == "chapter":
             starts.append(PageStart("chapter", node.get("id") or "", document.unit(node, element, offset)))
         else:

@@ -32,7 +32,7 @@ def figure_box(config: BookConfig, plate: bool = False) -> tuple[float, float]:
     opening figure, alone on the left-hand page) has the text block less its caption's room, or
     with `[print] plates = "bleed"` the whole page and its bleed (`fills`)."""
     p = config.print
-    if plate and p.plates == "bleed":
+    if fills(config, plate):
         return p.trim_width + p.profile.bleed, p.trim_height + 2 * p.profile.bleed
     if plate:
         return p.text_width, p.text_height - PLATE_CAPTION_ROOM
