@@ -258,3 +258,68 @@ def test_cover_under_the_proof_profile_is_one_located_error(tmp_path: Path) -> N
     proc = run_cli("build", str(root), "-o", str(tmp_path / "out"), "--format", "cover")
     assert proc.returncode == 7 and proc.stderr.strip().splitlines()[-1].startswith(f"{root / 'book.toml'}: error: print profile 'proof' prints no cover")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.pdf"))
+
+
+def _with_cover_image(root: Path, size: tuple[int, int]) -> Path:
+    """The sample with a photographic cover image of `size` pixels (a gradient, so it is not one colour)."""
+    from PIL import Image
+
+    sample_copy(root)
+    (root / "images").mkdir(exist_ok=True)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.save(root / "images" / "cover.png")
+    text = (root / "book.toml").read_text(encoding="utf-8")
+    (root / "book.toml").write_text('cover = "images/cover.png"\n' + text, encoding="utf-8")
+    return root
+
+
+def _front_cover(root: Path, pages: int = 120) -> tuple[Reporter, bytes, object, list]:
+    reporter = Reporter()
+    ctx = BuildContext(load_book(root, reporter), build_timestamp(), reporter)
+    cover = print_cover(ctx, pages)
+    report = preflight_cover(cover.data, ctx.book.config, cover.geometry)
+    images = [m for m in read_marks(cover.data) if m.kind == "image"]
+    return reporter, cover.data, report, images
+
+
+def test_a_cover_image_of_the_right_size_fills_the_front_and_its_bleed(tmp_path: Path) -> None:
+    """6.125 x 9.25in (the front panel and its bleed) at 300 dpi: no warning, the image rule passes."""
+    root = _with_cover_image(tmp_path / "book", (1838, 2775))
+    reporter, _, report, images = _front_cover(root)
+    assert not [d for d in reporter.warnings if "cover image" in d.message], reporter.warnings
+    g = cover_geometry("kdp", (6.0, 9.0), 120, "white")
+    assert g is not None
+    (image,) = images
+    assert image.pixels == (1838, 2775)
+    assert image.box == pytest.approx((g.spine_x1, 0.0, g.sheet_width, g.sheet_height), abs=0.01)
+    rule = next(r for r in report.results if r.rule == "cover images at 300 dpi")
+    assert rule.passed and "smallest 300 dpi" in rule.measured
+    assert report.passed
+
+
+def test_a_small_square_cover_image_is_cropped_with_located_warnings_and_fails_the_dpi_rule(tmp_path: Path) -> None:
+    root = _with_cover_image(tmp_path / "book", (1200, 1200))
+    reporter, _, report, images = _front_cover(root)
+    line = next(i for i, t in enumerate((root / "book.toml").read_text().splitlines(), 1) if t.startswith("cover ="))
+    warnings = [d for d in reporter.warnings if "cover image" in d.message]
+    assert all(d.location.path == root / "book.toml" and d.location.line == line for d in warnings), warnings
+    messages = " | ".join(d.message for d in warnings)
+    assert "gives 130 dpi on the front cover" in messages and "1838 x 2775 pixels" in messages, messages
+    assert "cropped at its sides" in messages, messages
+    g = cover_geometry("kdp", (6.0, 9.0), 120, "white")
+    assert g is not None
+    (image,) = images  # scaled to cover the panel's height, so wider than the panel: its sides are cut off
+    assert image.box[1] == pytest.approx(0.0, abs=0.01) and image.box[3] == pytest.approx(g.sheet_height, abs=0.01)
+    assert image.box[0] < g.spine_x1 - 1 and image.box[2] > g.sheet_width + 1
+    rule = next(r for r in report.results if r.rule == "cover images at 300 dpi")
+    assert not rule.passed and "smallest 130 dpi" in rule.measured
+    assert not report.passed
+
+
+def test_a_tall_cover_image_is_cropped_at_its_top_and_bottom(tmp_path: Path) -> None:
+    root = _with_cover_image(tmp_path / "book", (1838, 3600))
+    reporter, _, _, images = _front_cover(root)
+    (warning,) = [d.message for d in reporter.warnings if "cover image" in d.message]  # 300 dpi across: no dpi warning
+    assert "1838 x 3600 pixels" in warning and "cropped at its top and bottom" in warning, warning
+    (image,) = images
+    assert image.box[3] - image.box[1] > 9.25 + 1
