@@ -63,6 +63,30 @@ def test_new_book_builds_clean_and_passes_epubcheck(tmp_path: Path) -> None:
     assert report.clean, report.findings
 
 
+def test_every_key_the_new_book_toml_shows_is_a_real_key_with_a_value_that_loads(tmp_path: Path) -> None:
+    """Each commented `# key = value` of the starter book.toml, uncommented alone, loads as it is
+    (those that name a file the new book does not have yet are only required to be known keys)."""
+    import re
+
+    from bookmaker.core.errors import ConfigError
+    from bookmaker.source.config import load_config
+    from bookmaker.source.scaffold import create
+
+    root = tmp_path / "b"
+    create(root)
+    toml = (root / "book.toml").read_text(encoding="utf-8").splitlines()
+    shown = [(n, m.group(1)) for n, line in enumerate(toml) if (m := re.match(r"^# (\w+) = \S", line))]
+    assert len(shown) >= 25, shown
+    names_a_file = {"cover", "layouts", "chapters", "isbn"}
+    for n, key in shown:
+        (root / "book.toml").write_text("\n".join(toml[:n] + [toml[n][2:]] + toml[n + 1:]) + "\n", encoding="utf-8")
+        try:
+            load_config(root)
+        except ConfigError as exc:
+            messages = [d.message for d in exc.diagnostics]
+            assert key in names_a_file and not any("unknown key" in m for m in messages), (key, messages)
+
+
 def test_new_refuses_a_folder_that_is_not_empty(tiny_book: Path, tmp_path: Path) -> None:
     proc = run("new", str(tiny_book), cwd=tmp_path)
     assert proc.returncode == 7

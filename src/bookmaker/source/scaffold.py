@@ -32,12 +32,24 @@ date = {date}                 # publication date
 # note_numbers = "chapter"          # chapter | book: numbered from 1 in each chapter, or on through the book
 # page_list = "print"               # print | reuse | none: the EPUB's print page numbers (an EPUB built alone lays
 #                                   # the print out when the last print build's pages are stale; reuse: leaves them out)
+# design = "classic"                # classic | novel | photo: the book's look in both outputs (README "The book's design")
+# opening = "right"                 # right | any | facing, or by kind: {{ front = "any", body = "facing" }}
+# lead_in = "small-caps"            # small-caps | drop-cap | none: how a chapter's first line begins
+# scene_break = "⁂"                 # the ornament for *** or --- between scenes
+# back_cover = "The blurb on the back of the paperback (Markdown)."
 
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"
 profile = "proof"                   # proof | kdp | ingramspark: the printer's rules the PDF must pass
 # font_size = "10.5pt"
-# margin_top = "0.75in"; margin_bottom = "0.85in"; margin_inside = "0.875in"; margin_outside = "0.625in"
+# paper = "white"                   # white | cream | color-standard | color-premium: sets the cover's spine width
+# interior = "black-and-white"      # black-and-white | colour
+# spine_direction = "top-to-bottom" # top-to-bottom | bottom-to-top (default from the language)
+# plates = "text-block"             # text-block | bleed: a facing chapter's picture within the margins or to the trim
+# margin_top = "0.75in"
+# margin_bottom = "0.85in"
+# margin_inside = "0.875in"         # the gutter side
+# margin_outside = "0.625in"
 """
 
 _CHAPTER_ONE = """\
