@@ -79,7 +79,12 @@ def test_every_key_the_new_book_toml_shows_is_a_real_key_with_a_value_that_loads
     assert len(shown) >= 25, shown
     names_a_file = {"cover", "layouts", "chapters", "isbn"}
     for n, key in shown:
-        (root / "book.toml").write_text("\n".join(toml[:n] + [toml[n][2:]] + toml[n + 1:]) + "\n", encoding="utf-8")
+        lines = list(toml)
+        lines[n] = lines[n][2:]
+        table = next((i for i in range(n - 1, -1, -1) if re.match(r"^(# )?\[", lines[i])), None)
+        if table is not None and lines[table].startswith("# "):  # a key of a table that is shown commented too
+            lines[table] = lines[table][2:]
+        (root / "book.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         try:
             load_config(root)
         except ConfigError as exc:

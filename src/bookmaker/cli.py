@@ -120,7 +120,8 @@ def build(book_dir: Path, fmt: str, out_dir: Path, strict: bool, no_check: bool,
               help="Output folder of earlier builds, whose cache the check reuses (read only).")
 def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, cover_file: Path | None, as_json: bool,
           no_epubcheck: bool, verbose: bool, out_dir: Path) -> None:
-    """Preflight the PDF against BOOK_DIR's print profile and run EPUBCheck on the EPUB.
+    """Preflight the PDF against BOOK_DIR's print profile, the EPUB against its stores' rules
+    ([ebook] store), and run EPUBCheck on the EPUB.
 
     Builds both in memory unless --pdf/--epub name built files, the way `build` does (reusing what
     the build cache under --out holds; nothing is written there). Exits 9 when any rule fails.
@@ -145,29 +146,31 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, cover_f
             made = Made("pdf", pdf_file.read_bytes())
         report = preflight_of(made, book.config)
         cover_report = _check_cover(ctx, report.page_count, cover_file, out_dir)
-        epub_summary = None
-        if not no_epubcheck:
-            if epub_file is None:
-                import tempfile
+        epub_summary = stores = None
+        if not no_epubcheck or epub_file is not None:
+            import tempfile
 
-                data = target(book_dir, "epub").make(ctx, None, quiet, made.printed).data
+            data = target(book_dir, "epub").make(ctx, None, quiet, made.printed).data if epub_file is None else epub_file.read_bytes()
+            stores = preflight_of(Made("epub", data), book.config)
+            if not no_epubcheck:
                 with tempfile.NamedTemporaryFile(suffix=".epub") as tmp:
                     tmp.write(data)
                     tmp.flush()
-                    epub_report = run_epubcheck(Path(tmp.name))
-            else:
-                epub_report = run_epubcheck(epub_file)
-            epub_summary = epub_report
+                    epub_summary = run_epubcheck(Path(tmp.name) if epub_file is None else epub_file)
     except BookError as exc:
         _fail(exc)
         return
     except ValidatorMissing as exc:
         click.echo(f"{book_dir}: error: {exc}", err=True)
         sys.exit(PreflightError.exit_code)
-    passed = report.passed and (epub_summary is None or epub_summary.clean) and (cover_report is None or cover_report[0].passed)
-    _print_check(report, epub_summary, passed, as_json, cover_report[0] if cover_report else None)
+    passed = (report.passed and (epub_summary is None or epub_summary.clean) and (cover_report is None or cover_report[0].passed)
+              and (stores is None or stores.passed))
+    _print_check(report, epub_summary, passed, as_json, cover_report[0] if cover_report else None, stores)
     if cover_report is not None:
         for d in cover_report[0].diagnostics(cover_report[1]):
+            click.echo(str(d), err=True)
+    if stores is not None:
+        for d in stores.diagnostics(epub_file or out_dir / f"{book.config.slug}.epub"):
             click.echo(str(d), err=True)
     _print_warnings(reporter, verbose)
     if not passed:
@@ -194,8 +197,8 @@ def _check_cover(ctx: Any, pages: int, cover_file: Path | None, out_dir: Path) -
     return preflight_cover(data, config, geometry), path
 
 
-def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool, cover: Any = None) -> None:
-    """The preflight's rules, the cover's and EPUBCheck's counts: a table, or JSON for CI."""
+def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool, cover: Any = None, stores: Any = None) -> None:
+    """The preflight's rules, the cover's, the ebook stores' and EPUBCheck's counts: a table, or JSON for CI."""
     import json
 
     if as_json:
@@ -205,6 +208,8 @@ def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool, co
                                 "messages": [f"{f.severity} {f.code} {f.message} ({f.location})" for f in epub_summary.findings]}
         if cover is not None:
             out["cover"] = cover.as_json()
+        if stores is not None:
+            out["stores"] = stores.as_json()
         out["passed"] = passed
         click.echo(json.dumps(out, indent=2))
     else:
@@ -224,6 +229,8 @@ def _print_check(report: Any, epub_summary: Any, passed: bool, as_json: bool, co
         Console().print(table)
         if cover is not None:
             _print_rules(cover, f"Cover wrap: profile {report.profile}, for {cover.page_count} pages")
+        if stores is not None:
+            _print_rules(stores, f"EPUB: {stores.profile}")
         if epub_summary is not None:
             for f in epub_summary.findings:
                 click.echo(f"EPUBCheck: {f.severity} {f.code} {f.message} ({f.location})", err=True)

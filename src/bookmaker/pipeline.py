@@ -63,11 +63,28 @@ class EpubTarget:
     def make(self, ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
              printed: PrintedBook | None = None) -> Made:
         from .backends.epub import EpubBackend
+        from .backends.epub_images import screen_assets
         from .render.layout import render_epub
 
         pages, laid_out = page_list_for(ctx, jobs, progress, printed)
         progress("laying out and packaging the EPUB")
-        return Made(self.name, EpubBackend().write(render_epub(ctx.book, pages), ctx), laid_out=laid_out)
+        rendered = screen_assets(render_epub(ctx.book, pages), ctx)
+        _cover_advice(ctx)
+        return Made(self.name, EpubBackend().write(rendered, ctx), laid_out=laid_out)
+
+
+def _cover_advice(ctx: BuildContext) -> None:
+    """The stores' recommendations for the book's own cover image, as warnings at its book.toml line."""
+    from .checks.stores import cover_advice
+
+    cover, config = ctx.book.cover, ctx.book.config
+    if cover is None or cover.placeholder:
+        return  # the typographic cover is drawn at the stores' size
+    from .core.stores import screen_bound
+
+    size = screen_bound(config.ebook_stores).scaled(cover.width_px, cover.height_px)
+    for advice in cover_advice(config, *size):
+        ctx.reporter.warn(config.root / "book.toml", config.cover_line, f"cover image '{config.cover}': {advice}")
 
 
 def page_list_for(ctx: BuildContext, jobs: int | None, progress: Callable[[str], None],
@@ -156,8 +173,14 @@ def target(root: Path, fmt: str) -> Target:
 
 
 def preflight_of(made: Made, config: BookConfig) -> Any:
-    """The print preflight of a made PDF (preflight.PreflightReport), measured on its own layout."""
+    """The preflight of a made output (preflight.PreflightReport): a PDF's print profile, measured
+    on its own layout; the cover wrap's printer; an EPUB's stores (checks/stores.py)."""
     from .checks.preflight import preflight
+
+    if made.format == "epub":
+        from .checks.stores import check_stores
+
+        return check_stores(made.data, config)
 
     if made.cover is not None:
         from .checks.cover import preflight_cover
@@ -178,7 +201,8 @@ def build(
     proof: bool = False,
 ) -> list[Output]:
     """Build every format in memory, then write them all. A failure writes nothing, except that
-    a PDF refused by its print preflight does not keep the other formats from being written:
+    an output refused by its preflight (a PDF by its print profile, an EPUB by its stores) does not
+    keep the other formats from being written:
     they are, and the PreflightError is raised after them (its `outputs` lists them).
 
     `proof`: with the cover, a PNG of it with its trim, spine and safe lines drawn (cover_proof).
@@ -205,11 +229,11 @@ def build(
         made = target(root, fmt).make(ctx, jobs, progress, printed)
         path = output_path(out_dir, book.config.slug, fmt)
         printed = made.printed or made.laid_out or printed
-        if (made.printed is not None or made.cover is not None) and check:
+        if check and (made.format == "epub" or made.printed is not None or made.cover is not None):
             progress("preflight")
             report = preflight_of(made, book.config)
             if not report.passed:
-                refused = PreflightError(*report.diagnostics(path))
+                refused = PreflightError(*(refused.diagnostics if refused else ()), *report.diagnostics(path))
                 continue
         results.append((fmt, path, made.data))
         if proof and made.cover is not None:

@@ -215,9 +215,11 @@ def _typographic_cover(ctx: BuildContext) -> tuple[Asset, ...]:
     cover = ctx.book.cover
     if cover is None or not cover.placeholder:
         return ()
+    from ..render.cover import EPUB_COVER_IN
     from .pdf.cover_image import cover_image
 
-    return (Asset(cover.href, cover.media_type, cover_image(ctx)),)
+    size = (cover.width_px, cover.height_px)  # 1600 x 2560, or less for a store's pixel bound (load_cover)
+    return (Asset(cover.href, cover.media_type, cover_image(ctx, size, dpi=size[0] / EPUB_COVER_IN[0])),)
 
 
 def page_source(config: BookConfig) -> str:

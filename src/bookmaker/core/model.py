@@ -121,6 +121,9 @@ class BookConfig:
     opening: Openings = field(default_factory=Openings)
     lead_in: LeadIn = "none"
     scene_break: str = "\u2042"  # the ornament a scene break (*** or a thematic break) is set as
+    # [ebook] store: the stores the EPUB is made for (core/stores.py); "generic" is no store's rules
+    ebook_stores: tuple[str, ...] = ("generic",)
+    ebook_store_line: int | None = field(default=None, compare=False)
     print: PrintSettings = field(default_factory=PrintSettings)
 
     @property
@@ -158,7 +161,8 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Image:
-    """An image ready for both back ends: the same bytes go in the EPUB and the PDF."""
+    """An image ready for both back ends: `data` at full resolution for print; the EPUB gets its
+    screen-sized derivative (transform/images/screen.py) in `epub_media_type`, under `href`."""
 
     src: str  # as written in the manuscript
     href: str  # path inside the outputs, e.g. "images/photo-01.png"
@@ -169,6 +173,13 @@ class Image:
     placed_width_in: float  # size in the print layout
     placed_height_in: float
     placeholder: bool
+    # The media type the EPUB carries it in (transform/images/screen.py), which `href`'s suffix
+    # follows; None: `media_type`. Print gets `data` as it is.
+    screen_type: str | None = None
+
+    @property
+    def epub_media_type(self) -> str:
+        return self.screen_type or self.media_type
 
     @property
     def effective_dpi(self) -> float:

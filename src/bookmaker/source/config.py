@@ -81,6 +81,11 @@ _PRINT: dict[str, _Key] = {
     "plates": _Key(lambda v: values.choice(v, PLATES)),
 }
 
+# [ebook]: what the EPUB is made for (core/stores.py).
+_EBOOK: dict[str, _Key] = {
+    "store": _Key(values.stores, field="ebook_stores"),
+}
+
 # [print.overrides]: any setting of the chosen print profile (see profiles.py).
 _OVERRIDES: dict[str, _Key] = {
     "bleed": _Key(values.bleed),
@@ -176,7 +181,7 @@ class _Problems:
         """Each key of `data` parsed by `schema` into `into`; unknown, invalid and missing keys reported."""
         prefix = f"{table}." if table else ""
         for key, value in data.items():
-            if (table, key) in (("", "print"), ("print", "overrides")):
+            if (table, key) in (("", "print"), ("", "ebook"), ("print", "overrides")):
                 continue
             spec = schema.get(key)
             if spec is None:
@@ -208,6 +213,13 @@ def _tables(data: dict[str, Any], problems: _Problems) -> tuple[dict[str, Any], 
         problems.report("print", "overrides", "'print.overrides' must be a table: [print.overrides]")
         overrides_table = {}
     problems.take("print.overrides", _OVERRIDES, overrides_table, overrides)
+    ebook_table = data.get("ebook", {})
+    if not isinstance(ebook_table, dict):
+        problems.report("", "ebook", "'ebook' must be a table: [ebook]")
+        ebook_table = {}
+    problems.take("ebook", _EBOOK, ebook_table, values)
+    if "ebook_stores" in values:
+        values["ebook_store_line"] = problems.where.get(("ebook", "store"))
     return values, print_values, overrides
 
 

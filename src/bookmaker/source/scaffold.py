@@ -38,6 +38,9 @@ date = {date}                 # publication date
 # scene_break = "⁂"                 # the ornament for *** or --- between scenes
 # back_cover = "The blurb on the back of the paperback (Markdown)."
 
+# [ebook]
+# store = "generic"                 # generic | kdp | apple | kobo, or a list: the stores the EPUB is made for
+
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"
 profile = "proof"                   # proof | kdp | ingramspark: the printer's rules the PDF must pass

@@ -158,6 +158,20 @@ def choice(value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def stores(value: Any) -> tuple[str, ...]:
+    """`[ebook] store`: one store or a list of them, each known (core/stores.py), none twice."""
+    from ..core.stores import STORE_NAMES
+
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise Invalid(f"expected one of {', '.join(repr(a) for a in STORE_NAMES)}, or a list of them, got {value!r}")
+    for name in names:
+        choice(name, STORE_NAMES)
+    if len(set(names)) != len(names):
+        raise Invalid(f"a store is named twice in {value!r}")
+    return tuple(names)
+
+
 def profile_name(value: Any) -> str:
     from ..core.profiles import PROFILES
 

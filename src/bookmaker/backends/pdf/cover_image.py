@@ -20,7 +20,7 @@ from ...render.layout import Rendered
 KIND = "covers"  # the build cache's entries (cache/build.py)
 
 
-def cover_image(ctx: BuildContext, size: tuple[int, int] = EPUB_COVER_PX, dpi: int = EPUB_COVER_DPI) -> bytes:
+def cover_image(ctx: BuildContext, size: tuple[int, int] = EPUB_COVER_PX, dpi: float = EPUB_COVER_DPI) -> bytes:
     """The typographic cover of `ctx.book` as PNG bytes of `size` pixels, from the cache when it holds them."""
     from ...render.cover import render_cover_image
 
@@ -45,7 +45,7 @@ def _key(rendered: Rendered, size: tuple[int, int]) -> str:
     return entry_key(code_key(KIND), f"{size[0]}x{size[1]}", fontconfig_state(), rendered.pages[0].content, *assets)
 
 
-def draw(rendered: Rendered, ctx: BuildContext, size: tuple[int, int], dpi: int = EPUB_COVER_DPI) -> bytes:
+def draw(rendered: Rendered, ctx: BuildContext, size: tuple[int, int], dpi: float = EPUB_COVER_DPI) -> bytes:
     """The one page of `rendered` laid out (WeasyPrint) and rasterised (pypdfium2) to `size` pixels."""
     import pypdfium2 as pdfium
 
@@ -66,5 +66,5 @@ def draw(rendered: Rendered, ctx: BuildContext, size: tuple[int, int], dpi: int 
     if image.size != size:  # pypdfium2 rounds the page's size up: a pixel too many at most
         image = image.crop((0, 0, *size))
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6, dpi=(dpi, dpi))  # 9: 1.5x the time for 2% less
+    image.save(out, format="PNG", compress_level=6, dpi=(round(dpi), round(dpi)))  # 9: 1.5x the time for 2% less
     return out.getvalue()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ...core.cover import EPUB_COVER_PX
+from ...core.stores import cover_pixels
 from ...core.errors import ImageError, Reporter
 from ...core.model import BookConfig, Image, ImageRef
 from .load import load_image, resolve_path
@@ -27,6 +27,7 @@ def load_cover(config: BookConfig, cache: BuildCache | None = None) -> Image:
         image = load_image(config, ref, Reporter(), cache)
         return replace(image, href="images/cover" + SUFFIX[image.media_type],
                        placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height)
+    width, height = cover_pixels(config.ebook_stores)  # 1600 x 2560 unless a store's pixel bound is less
     return Image(src="", href="images/cover.png", media_type="image/png", data=b"",
-                 width_px=EPUB_COVER_PX[0], height_px=EPUB_COVER_PX[1],
+                 width_px=width, height_px=height,
                  placed_width_in=config.print.trim_width, placed_height_in=config.print.trim_height, placeholder=True)

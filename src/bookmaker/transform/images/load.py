@@ -92,11 +92,25 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: Bui
     if media_type == SVG_MEDIA_TYPE and config.print.profile.colour == "cmyk":
         _warn_cmyk_gradients(config, ref, name, data, reporter)
     placed = box if fills(config, ref.plate) else fit(width, height, *box)  # an SVG's exact proportions, not its rounded pixels
+    epub_type = _screen_type(config, data, media_type, cache)
     return Image(
-        src=ref.src, href=href(stored or stored_src(ref, data), media_type), media_type=media_type, data=data,
+        src=ref.src, href=href(stored or stored_src(ref, data), epub_type), media_type=media_type, data=data,
         width_px=max(1, round(width)), height_px=max(1, round(height)), placed_width_in=round(placed[0], 4),
-        placed_height_in=round(placed[1], 4), placeholder=False,
+        placed_height_in=round(placed[1], 4), placeholder=False, screen_type=epub_type if epub_type != media_type else None,
     )
+
+
+def _screen_type(config: BookConfig, data: bytes, media_type: str, cache: BuildCache | None) -> str:
+    """The media type the EPUB carries the image in, for the book's stores (screen.screen_type)."""
+    from ...core.stores import screen_bound
+    from .screen import screen_type
+
+    allowed = screen_bound(config.ebook_stores).image_types
+    if media_type == "image/jpeg" or media_type == SVG_MEDIA_TYPE:
+        return media_type  # no pixels to read
+    found, _ = cached(cache, ("screen-type", ",".join(sorted(allowed)), data),
+                      lambda: (screen_type(data, media_type, allowed).encode("ascii"), {}))
+    return found.decode("ascii")
 
 
 def _warn_cmyk_gradients(config: BookConfig, ref: ImageRef, name: str, data: bytes, reporter: Reporter) -> None:
