@@ -9,8 +9,9 @@ BIN    := $(VENV)/bin
 # fonts after Charis SIL for other scripts and symbols (layouts/print.css; README "Fonts").
 BOOK_PACKAGES := libharfbuzz-subset0 fonts-noto-core fonts-noto-mono fonts-wqy-microhei fonts-droid-fallback fonts-symbola
 # Testing, in addition: Chromium (Ace by DAISY, the preview's browser test), poppler (page renders,
-# pdffonts), qpdf, Ghostscript (CMYK ICC profiles).
-TEST_PACKAGES := $(BOOK_PACKAGES) chromium poppler-utils qpdf ghostscript
+# pdffonts), qpdf, Ghostscript (CMYK ICC profiles), calibre (ebook-convert to Kindle's AZW3 and
+# ebook-meta: tests/test_calibre.py).
+TEST_PACKAGES := $(BOOK_PACKAGES) chromium poppler-utils qpdf ghostscript calibre
 
 .PHONY: book test system-deps node-tools clean
 

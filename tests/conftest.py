@@ -7,12 +7,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, run_epubcheck
 from bookmaker.core.errors import Reporter
 from bookmaker.pipeline import Output, build
+
+if TYPE_CHECKING:
+    from .test_corpus import CorpusBook
 
 ROOT = Path(__file__).resolve().parents[1]
 # The preview's page maps go to a cache folder: the tests keep theirs out of the user's ~/.cache.
@@ -76,6 +80,15 @@ def ace_report(sample: Built) -> Report:
     except ValidatorMissing as exc:
         need(str(exc))
         raise
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CorpusBook]]:
+    """The corpus books (tests/corpus/), each built and validated once per session, for
+    test_corpus.py and test_calibre.py alike (test_corpus.corpus_builds)."""
+    from .test_corpus import corpus_builds
+
+    yield from corpus_builds(tmp_path_factory)
 
 
 @pytest.fixture

@@ -447,11 +447,11 @@ def _build(root: Path, out: Path) -> Built | str:
         return f"{type(exc).__name__}: {exc}"
 
 
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CorpusBook]]:
+def corpus_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CorpusBook]]:
     """Every corpus book built once (EPUB and PDF, the PDF written whatever its preflight says,
     so the tests can read it), its EPUB handed to EPUBCheck and Ace in two worker threads while
-    the next book builds."""
+    the next book builds. The session's `corpus` fixture (conftest.py), which test_calibre.py
+    shares."""
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="corpus-validate")
     books: dict[str, CorpusBook] = {}
     java_options = os.environ.get("JAVA_TOOL_OPTIONS")

@@ -14,6 +14,8 @@
   timestamp, so the same manuscript and SOURCE_DATE_EPOCH give the same bytes.
 - The archive is written to memory and validated for emptiness first: ebooklib raises inside
   `write_epub` on empty content and leaves a partial file.
+- The people credited, the series and the subjects are written by `_metadata`, not `add_author`
+  (whose `file_as` meta gets `scheme="marc:relators"`, a scheme for roles, not for names).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ebooklib import epub
 
 from ..core.context import BuildContext
 from ..core.errors import OutputError
-from ..core.model import BookConfig
+from ..core.model import MARC_RELATORS, BookConfig
 from ..render.layout import Asset, Page, Rendered
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -144,6 +146,61 @@ def _accessibility(book: epub.EpubBook, summary: str, source: str | None = None)
     meta("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA")
 
 
+def _metadata(book: epub.EpubBook, config: BookConfig) -> None:
+    """Who made the book, its series and its subjects, in the OPF as EPUB 3.3 and calibre read them.
+
+    - Each author a `<dc:creator>`, everyone else credited a `<dc:contributor>`, in book.toml's
+      order; each refined by its roles (MARC relator codes, core/model.MARC_RELATORS) and its
+      `file-as`. A book that credits its authors alone keeps the plain `<dc:creator>` it always
+      had (a creator without a role is the author, to EPUB reading systems and to calibre): the
+      roles are written once they tell people apart, or an author has a `file-as`.
+    - The series: `belongs-to-collection` refined by `collection-type` "series" and
+      `group-position`, and calibre's own `calibre:series` and `calibre:series_index` (EPUB 2
+      `<meta name content>`, which calibre reads in EPUB 3 packages too).
+    - The subjects: a BISAC code is a `<dc:subject>` refined by `authority` "BISAC" and its `term`
+      (the subject's text is the heading's name, or the code); a keyword a plain `<dc:subject>`.
+    """
+    def refine(uid: str, prop: str, value: str, scheme: str | None = None) -> None:
+        attributes = {"refines": f"#{uid}", "property": prop}
+        if scheme:
+            attributes["scheme"] = scheme
+        book.add_metadata(None, "meta", value, attributes)
+
+    people = config.contributors
+    roles = any(not p.is_author or p.roles != ("author",) or p.file_as for p in people)
+    authors = [p for p in people if p.is_author]
+    others = [p for p in people if not p.is_author]
+    for name, group, prefix in (("creator", authors, "creator"), ("contributor", others, "contributor")):
+        for i, person in enumerate(group):
+            uid = f"{prefix}{i}"
+            book.add_metadata("DC", name, person.name, {"id": uid})
+            if person.file_as:
+                refine(uid, "file-as", person.file_as)
+            if roles:
+                for role in person.roles:
+                    refine(uid, "role", MARC_RELATORS[role], "marc:relators")
+    if config.series:
+        book.add_metadata(None, "meta", config.series, {"property": "belongs-to-collection", "id": "series"})
+        refine("series", "collection-type", "series")
+        if config.series_index is not None:
+            refine("series", "group-position", _number(config.series_index))
+        book.add_metadata(None, "meta", "", {"name": "calibre:series", "content": config.series})
+        if config.series_index is not None:
+            book.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": _number(config.series_index)})
+    for i, subject in enumerate(config.subjects):
+        if subject.code is None:
+            book.add_metadata("DC", "subject", subject.text)
+            continue
+        book.add_metadata("DC", "subject", subject.text, {"id": f"subject{i}"})
+        refine(f"subject{i}", "authority", "BISAC")
+        refine(f"subject{i}", "term", subject.code)
+
+
+def _number(value: int | float) -> str:
+    """A series number as written: 2, 1.5."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 class EpubBackend:
     name = "epub"
     suffix = ".epub"
@@ -157,8 +214,7 @@ class EpubBackend:
         book.set_identifier(config.identifier)
         book.set_title(config.title)
         book.set_language(config.language)
-        for i, author in enumerate(config.authors):
-            book.add_author(author, uid=f"creator{i}")
+        _metadata(book, config)
         if config.publisher:
             book.add_metadata("DC", "publisher", config.publisher)
         if config.date:
@@ -223,9 +279,10 @@ def _typographic_cover(ctx: BuildContext) -> tuple[Asset, ...]:
 
 
 def page_source(config: BookConfig) -> str:
-    """The print edition the page breaks come from: its ISBN when book.toml gives one, else the
-    book's identifier, which the PDF of the same build carries (its PDF identifier)."""
-    return f"urn:isbn:{config.isbn}" if config.isbn else config.identifier
+    """The print edition the page breaks come from: its ISBN when book.toml gives one ([print]
+    isbn, else the one isbn), else the book's identifier, which the PDF of the same build carries
+    (its PDF identifier)."""
+    return f"urn:isbn:{config.print_isbn}" if config.print_isbn else config.identifier
 
 
 def _default_summary(ctx: BuildContext) -> str:

@@ -161,8 +161,8 @@ def _spine_rule(c: _Cover) -> list[RuleResult]:
 
 
 def _barcode_rule(c: _Cover) -> list[RuleResult]:
-    """The barcode area holds the ISBN's EAN-13 and its digits, or nothing."""
-    area, isbn = c.geometry.barcode_area, c.config.isbn
+    """The barcode area holds the print edition's ISBN's EAN-13 and its digits, or nothing."""
+    area, isbn = c.geometry.barcode_area, c.config.print_isbn
     # the sheet's ground, painted under everything, is not in the area: it holds the area
     inside = [m for m in c.marks if _overlaps(m.box, area) and not (m.kind == "rect" and _inside(area, m.box, 0.0) and m.box != area)]
     chars = "".join(m.text for m in sorted((m for m in inside if m.kind == "char"), key=lambda m: m.box[0]))

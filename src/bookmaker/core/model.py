@@ -30,6 +30,49 @@ PLATES: tuple[Plates, ...] = ("text-block", "bleed")
 # A chapter opening's first line: small capitals, a drop cap, or as the rest of the text.
 LeadIn = Literal["small-caps", "drop-cap", "none"]
 LEAD_INS: tuple[LeadIn, ...] = ("small-caps", "drop-cap", "none")
+# What a person credited in book.toml (`authors`, `contributors`) did, and its MARC relator code,
+# which the EPUB writes (`<meta refines="#…" property="role" scheme="marc:relators">`). The codes
+# are the Library of Congress's MARC Code List for Relators (https://www.loc.gov/marc/relators/,
+# terms: relaterm.html, codes: relacode.html). "wfw" (writer of foreword) and "win" (writer of
+# introduction) are the codes LC gives since its technical notice of 2025-04-03
+# (https://www.loc.gov/marc/relators/tn250403rel.html), which deprecated "aui" (author of
+# introduction, etc.); "aft" is "author of afterword, colophon, etc.".
+MARC_RELATORS: dict[str, str] = {
+    "author": "aut",
+    "editor": "edt",
+    "translator": "trl",
+    "illustrator": "ill",
+    "foreword": "wfw",  # writer of foreword
+    "introduction": "win",  # writer of introduction
+    "preface": "wpr",  # writer of preface
+    "afterword": "aft",  # author of afterword, colophon, etc.
+    "photographer": "pht",
+    "cover-designer": "cov",
+    "narrator": "nrt",
+}
+CONTRIBUTOR_ROLES: tuple[str, ...] = tuple(MARC_RELATORS)
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A person book.toml credits: an author (`authors`) or a contributor (`contributors`)."""
+
+    name: str
+    roles: tuple[str, ...] = ("author",)  # CONTRIBUTOR_ROLES; "author" makes them one of the book's authors
+    file_as: str | None = None  # the name as a catalogue sorts it: "Le Guin, Ursula K."
+
+    @property
+    def is_author(self) -> bool:
+        return "author" in self.roles
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One of book.toml's `subjects`: a BISAC subject heading (its code, and its name when given)
+    or a free keyword (no code)."""
+
+    text: str  # what the subject says: the keyword, the heading's name, or its code when no name is given
+    code: str | None = None  # a BISAC code: 3 capital letters and 6 digits, "PHO000000"
 
 
 @dataclass(frozen=True)
@@ -62,6 +105,7 @@ class PrintSettings:
     paper: str = "white"  # the interior's paper (core/cover.PAPERS): the cover's spine width
     spine_direction: str | None = None  # the spine's text, turned (core/cover.SPINE_DIRECTIONS); None: by language
     plates: Plates = "text-block"  # a facing chapter's figure: in the text block or to the bleed
+    isbn: str | None = None  # the print edition's own ISBN ([print] isbn; 13 digits, checked): BookConfig.print_isbn
 
     @property
     def text_width(self) -> float:
@@ -106,7 +150,7 @@ class BookConfig:
     credits: tuple[str, ...] = ()
     accessibility_summary: str | None = None
     edition: str | None = None
-    isbn: str | None = None  # 13 digits, checked
+    isbn: str | None = None  # the ebook's ISBN (13 digits, checked); the identifier's when book.toml gives none
     allow_remote_images: bool = False  # http(s) images are fetched only when the book says so
     pending_images: tuple[str, ...] = ()  # glob patterns of art still to come: placeholders without a warning
     layouts: Path | None = None  # the book's own layouts folder (resolved, inside the book); None: the built-in ones only
@@ -125,6 +169,19 @@ class BookConfig:
     ebook_stores: tuple[str, ...] = ("generic",)
     ebook_store_line: int | None = field(default=None, compare=False)
     print: PrintSettings = field(default_factory=PrintSettings)
+    # Metadata for stores and e-readers (the EPUB's OPF: backends/epub.py). Every person credited,
+    # in book.toml's order, the authors first (`authors` holds the names of those whose roles
+    # include "author"); the series and the book's number in it; the subjects.
+    contributors: tuple[Contributor, ...] = ()
+    series: str | None = None
+    series_index: int | float | None = None  # 2, or 1.5 for a book between 1 and 2
+    subjects: tuple[Subject, ...] = ()
+
+    @property
+    def print_isbn(self) -> str | None:
+        """The print edition's ISBN (the cover's barcode, the EPUB's page-break source): [print]
+        isbn, else the book's one `isbn`, which then serves both editions."""
+        return self.print.isbn or self.isbn
 
     @property
     def slug(self) -> str:

@@ -143,7 +143,7 @@ def render_cover(book: Book, g: CoverGeometry) -> Rendered:
     return _page(book, {
         "sheet": {"trim_w": g.sheet_width - 2 * g.bleed, "trim_h": g.trim_height, "bleed": g.bleed},
         "front": _front(g, book), "back": _back(g, book), "spine": spine_box(g, direction),
-        "barcode": _barcode(g, config.isbn),
+        "barcode": _barcode(g, config.print_isbn),
     }, config.print.profile.colour == "cmyk")
 
 

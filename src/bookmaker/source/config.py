@@ -40,7 +40,7 @@ class _Key:
 _TOP: dict[str, _Key] = {
     "title": _Key(values.text, required=True),
     "subtitle": _Key(values.text),
-    "authors": _Key(values.text_list, required=True),
+    "authors": _Key(values.authors, required=True),  # names, or { name, file_as } tables: _metadata
     "language": _Key(values.language, required=True),
     "identifier": _Key(values.text),
     "publisher": _Key(values.text),
@@ -65,6 +65,11 @@ _TOP: dict[str, _Key] = {
     "opening": _Key(values.openings),
     "lead_in": _Key(lambda v: values.choice(v, LEAD_INS)),
     "scene_break": _Key(values.ornament),
+    # metadata for stores and e-readers (the EPUB's OPF), checked together in _metadata
+    "contributors": _Key(values.contributors),
+    "series": _Key(values.text),
+    "series_index": _Key(values.series_index),
+    "subjects": _Key(values.subjects),
 }
 
 _PRINT: dict[str, _Key] = {
@@ -79,6 +84,7 @@ _PRINT: dict[str, _Key] = {
     "paper": _Key(lambda v: values.choice(v, PAPERS)),
     "spine_direction": _Key(lambda v: values.choice(v, SPINE_DIRECTIONS)),
     "plates": _Key(lambda v: values.choice(v, PLATES)),
+    "isbn": _Key(values.isbn),  # the print edition's own; the top-level isbn is then the ebook's (_metadata)
 }
 
 # [ebook]: what the EPUB is made for (core/stores.py).
@@ -111,7 +117,7 @@ def _key_lines(text: str) -> dict[tuple[str, str], int]:
     table = ""
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if m := re.match(r"^\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$", line):
+        if m := re.match(r"^\[\[?\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$", line):  # [table], [[array of tables]]
             table = m.group(1).strip('"')
             lines.setdefault(("", table), n)
         elif m := re.match(r"^(\"[^\"]*\"|[A-Za-z0-9_\-]+)\s*=", line):
@@ -133,6 +139,7 @@ def load_config(root: Path) -> BookConfig:
     text, data = _read(path, root)
     problems = _Problems(path, _key_lines(text))
     values, print_values, overrides = _tables(data, problems)
+    _metadata(values, print_values, problems)
     _check_paths(root, values, problems)
     settings = PrintSettings()
     _design(values, print_values)
@@ -232,6 +239,25 @@ def _check_paths(root: Path, values: dict[str, Any], problems: _Problems) -> Non
         values["page_list_line"] = problems.where.get(("", "page_list"))
     if "layouts" in values:
         values["layouts"] = _check_layouts(root, values["layouts"], lambda m: problems.report("", "layouts", m))
+
+
+def _metadata(values: dict[str, Any], print_values: dict[str, Any], problems: _Problems) -> None:
+    """The people credited, the series and the two ISBNs, checked together: `authors` becomes the
+    authors' names and `contributors` everyone credited, the authors first (a contributor whose
+    roles include "author" is one of the authors); a series number needs its series; the ebook
+    and the print edition each have their own ISBN."""
+    people = values.pop("authors", ()) + values.get("contributors", ())
+    if people:
+        values["contributors"] = people
+        values["authors"] = tuple(p.name for p in people if p.is_author)
+    if "series_index" in values and "series" not in values:
+        problems.report("", "series_index", "'series_index' is the book's number in a series, but book.toml names no "
+                                            "'series': add series = \"…\" or leave series_index out")
+    ebook, printed = values.get("isbn"), print_values.get("isbn")
+    if ebook is not None and ebook == printed:
+        problems.report("print", "isbn", f"'print.isbn': {printed} is also the top-level 'isbn'; the ebook and the print "
+                                         "edition need their own ISBNs (the top-level isbn is the ebook's, [print] isbn "
+                                         "the print edition's; with one ISBN for both, give only the top-level isbn)")
 
 
 def _design(values: dict[str, Any], print_values: dict[str, Any]) -> None:

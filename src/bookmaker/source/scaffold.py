@@ -15,13 +15,22 @@ _BOOK_TOML = """\
 # book.toml: the book's metadata and print settings. Every key is described in bookmaker's README.
 title = {title}
 # subtitle = "A subtitle"
-authors = [{author}]                # one or more names
+authors = [{author}]                # one or more names; a name as a catalogue sorts it:
+#                                   # {{ name = "Ursula K. Le Guin", file_as = "Le Guin, Ursula K." }}
 language = {language}                 # BCP 47: "en", "en-GB", "fr", "de"…
 date = {date}                 # publication date
 # publisher = "Your imprint"
 # description = "One paragraph for stores and e-readers."
 # rights = "© {year} {author_plain}. All rights reserved."
-# isbn = "978-…"                    # check digit verified; becomes the identifier
+# isbn = "978-…"                    # the ebook's ISBN, check digit verified; becomes the identifier (and, without
+#                                   # [print] isbn, the print edition's too: the cover's barcode)
+# contributors = [{{ name = "Ann Other", role = "translator" }}, {{ name = "Jo Bloggs", role = "illustrator" }}]
+#                                   # roles: author, editor, translator, illustrator, foreword, introduction, preface,
+#                                   # afterword, photographer, cover-designer, narrator; file_as = "Other, Ann" too
+# series = "The Long Road"          # the series the book belongs to
+# series_index = 2                  # the book's number in it (1.5 between 1 and 2); needs series
+# subjects = ["FIC009000", "dragons"] # BISAC codes (3 letters, 6 digits) and keywords, for stores; a code's
+#                                   # heading by name: {{ code = "FIC009000", name = "Fiction / Fantasy / General" }}
 # edition = "First edition"
 # chapter_label = "Chapter"         # "Chapter 1", "Chapter 2"…
 # chapters = ["01-….md"]            # explicit order; default: file-name order
@@ -44,6 +53,8 @@ date = {date}                 # publication date
 [print]
 trim = "6in x 9in"                  # also "5.5in x 8.5in", "148mm x 210mm"
 profile = "proof"                   # proof | kdp | ingramspark: the printer's rules the PDF must pass
+# isbn = "978-0-306-40615-7"        # the print edition's own ISBN (this one is an example): the cover's barcode,
+#                                   # the print edition the EPUB's page numbers are of; the top-level isbn is the ebook's
 # font_size = "10.5pt"
 # paper = "white"                   # white | cream | color-standard | color-premium: sets the cover's spine width
 # interior = "black-and-white"      # black-and-white | colour

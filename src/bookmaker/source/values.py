@@ -1,12 +1,16 @@
 """The values book.toml may hold, each parsed and checked: lengths, trim sizes, languages, dates,
-ISBNs, counts, choices. Each parser returns the value or raises `Invalid` with what is wrong;
+ISBNs, counts, choices, the people credited, the series number, the subjects. Each parser returns the value or raises `Invalid` with what is wrong;
 config.py attaches the key and line."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.model import Contributor, Subject
 
 _UNITS = {"in": 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54, "pt": 1 / 72}
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)\s*$")
@@ -208,3 +212,109 @@ def ornament(value: Any) -> str:
     if len(text_value) > 24 or "\n" in text_value:
         raise Invalid(f"expected a short ornament such as '\u2042' or '* * *', got {value!r}")
     return text_value
+
+
+# --- metadata: the people credited, the series, the subjects -------------------------------------
+
+_BISAC = re.compile(r"^[A-Z]{3}\d{6}$")  # a BISAC subject code: "PHO000000"
+
+
+def _entry(value: Any, what: str, keys: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    """One table of a list (`{ name = "…", role = "…" }`): only `keys`, each a non-empty string
+    (a role may be a list), the `required` ones present."""
+    if not isinstance(value, dict):
+        shape = ", ".join(f'{k} = "…"' for k in required)
+        raise Invalid(f"{what}: expected a table such as {{ {shape} }}, got {value!r}")
+    for key in value:
+        if key not in keys:
+            raise Invalid(f"{what}: unknown key '{key}' (keys: {', '.join(keys)})")
+    for key in required:
+        if key not in value:
+            raise Invalid(f"{what}: missing '{key}'")
+    return value
+
+
+def _named(value: Any, what: str) -> str:
+    try:
+        return text(value)
+    except Invalid as exc:
+        raise Invalid(f"{what}: {exc}") from None
+
+
+def authors(value: Any) -> tuple[Contributor, ...]:
+    """`authors`: names, or tables with the name as a catalogue sorts it
+    ({ name = "Ursula K. Le Guin", file_as = "Le Guin, Ursula K." }); one name alone is a list of one."""
+    from ..core.model import Contributor
+
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a list of names, or of tables such as {{ name = \"…\", file_as = \"Surname, Name\" }}, got {value!r}")
+    found = []
+    for n, item in enumerate(value, start=1):
+        what = f"author {n}"
+        if isinstance(item, str):
+            found.append(Contributor(_named(item, what)))
+            continue
+        entry = _entry(item, what, ("name", "file_as"), ("name",))
+        name = _named(entry["name"], what)
+        file_as = _named(entry["file_as"], f"{what} ({name}): file_as") if "file_as" in entry else None
+        found.append(Contributor(name, ("author",), file_as))
+    return tuple(found)
+
+
+def contributors(value: Any) -> tuple[Contributor, ...]:
+    """`contributors`: tables of a name, a role (or a list of roles: "author" among them makes the
+    person one of the authors) and optionally the name as sorted, in the order the book credits them."""
+    from ..core.model import CONTRIBUTOR_ROLES, Contributor
+
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise Invalid(f"expected a list of tables such as {{ name = \"…\", role = \"editor\" }}, got {value!r}")
+    found = []
+    for n, item in enumerate(value, start=1):
+        what = f"contributor {n}"
+        entry = _entry(item, what, ("name", "role", "file_as"), ("name", "role"))
+        name = _named(entry["name"], what)
+        what = f"{what} ({name})"
+        roles = entry["role"] if isinstance(entry["role"], list) else [entry["role"]]
+        if not roles:
+            raise Invalid(f"{what}: 'role' names no role; the roles are: {', '.join(CONTRIBUTOR_ROLES)}")
+        for role in roles:
+            if role not in CONTRIBUTOR_ROLES:
+                raise Invalid(f"{what}: unknown role {role!r}; the roles are: {', '.join(CONTRIBUTOR_ROLES)}")
+        file_as = _named(entry["file_as"], f"{what}: file_as") if "file_as" in entry else None
+        found.append(Contributor(name, tuple(dict.fromkeys(roles)), file_as))
+    return tuple(found)
+
+
+def series_index(value: Any) -> int | float:
+    """`series_index`: the book's number in its series, a number of at least 0 (1.5 between 1 and 2)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise Invalid(f"expected the book's number in its series, such as 2 or 1.5 (a number, not a string), got {value!r}")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def subjects(value: Any) -> tuple[Subject, ...]:
+    """`subjects`: BISAC codes ("PHO000000": 3 capital letters, 6 digits), free keywords, or a
+    code with its heading's name ({ code = "PHO000000", name = "Photography / General" })."""
+    from ..core.model import Subject
+
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"expected a list of BISAC codes and keywords, such as [\"PHO000000\", \"North Korea\"], got {value!r}")
+    found = []
+    for n, item in enumerate(value, start=1):
+        what = f"subject {n}"
+        if isinstance(item, str):
+            subject = _named(item, what)
+            found.append(Subject(subject, subject if _BISAC.match(subject) else None))
+            continue
+        entry = _entry(item, what, ("code", "name"), ("code",))
+        code = _named(entry["code"], f"{what}: code")
+        if not _BISAC.match(code):
+            raise Invalid(f"{what}: {code!r} is not a BISAC subject code (3 capital letters and 6 digits, such as 'PHO000000')")
+        found.append(Subject(_named(entry["name"], f"{what}: name") if "name" in entry else code, code))
+    return tuple(found)
