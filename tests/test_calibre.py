@@ -154,7 +154,9 @@ def test_the_azw3_carries_the_title_and_authors(sample_azw3: Converted) -> None:
     assert azw3["Publisher"] == epub["Publisher"] and azw3["Languages"] == epub["Languages"] == "eng"
     assert azw3["Book Producer"].startswith("calibre")  # calibre's own credit: the one contributor an AZW3 records
     assert TRANSLATOR not in " ".join(azw3.values()) and ILLUSTRATOR not in " ".join(azw3.values())
-    assert azw3.get("Series", epub["Series"]) == epub["Series"]  # an AZW3 has no series record (see above)
+    # calibre 6.13 writes no series into an AZW3 (see above): should a later calibre carry it, this
+    # fails and the test should then require it to be the EPUB's
+    assert "Series" not in azw3
 
 
 def test_the_azw3_cover_is_the_epubs_cover(sample_azw3: Converted) -> None:
