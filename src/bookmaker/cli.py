@@ -338,5 +338,60 @@ def serve(book_dir: Path, out_dir: Path, port: int) -> None:
         server.stop()
 
 
+CATALOGUE_FAILED = 10  # `bookmaker catalogue`: one title or more failed (README "Exit codes")
+
+
+@main.command()
+@click.argument("catalogue_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--out", "out_dir", default="build", type=click.Path(path_type=Path, file_okay=False), show_default=True,
+              help="Output folder: each title's outputs in OUT/<title>/, and catalogue.json and catalogue.html.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="A running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a cluster on this machine).")
+@click.option("--workers", type=click.IntRange(1, None), default=None, help="Worker processes of the cluster on this machine (default: one per core).")
+@click.option("--format", "formats", multiple=True, default=("all",), show_default=True,
+              type=click.Choice(["epub", "pdf", "cover", "all"]), help="What each title builds (repeatable).")
+@click.option("--force", is_flag=True, help="Build every title, also those unchanged since the last run.")
+@click.option("--no-epubcheck", is_flag=True, help="Skip EPUBCheck on each title's EPUB.")
+def catalogue(catalogue_dir: Path, out_dir: Path, scheduler: str | None, workers: int | None, formats: tuple[str, ...],
+              force: bool, no_epubcheck: bool) -> None:
+    """Build and check every title of CATALOGUE_DIR, each as one task on Dask.
+
+    The titles are the folders catalogue.toml lists (titles = ["a", "b"]), else every subfolder
+    with a book.toml. A failing title never stops the others; the exit code is 10 when any failed.
+    Titles unchanged since they last built (sources, layouts, fonts, bookmaker) are skipped.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .catalogue.report import print_table, summary, write_reports
+    from .catalogue.run import client_for, plan_for, run
+
+    try:
+        plan = plan_for(catalogue_dir, out_dir.resolve(), tuple(formats), force, not no_epubcheck)
+    except BookError as exc:
+        _fail(exc)
+        return
+    columns = (TextColumn("catalogue"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[failed]} failed, {task.fields[running]} running"), TimeElapsedColumn())
+    try:
+        with client_for(scheduler, workers) as client, Progress(*columns, transient=False) as progress:
+            bar = progress.add_task("titles", total=len(plan.titles), failed=0, running=0)
+
+            def show(counts: dict[str, int]) -> None:
+                progress.update(bar, completed=counts["done"] + counts["failed"], failed=counts["failed"], running=counts["running"])
+
+            results = run(plan, client, show)
+    except OSError as exc:
+        click.echo(f"{scheduler or 'localhost'}: error: cannot reach the Dask scheduler: {exc}", err=True)
+        sys.exit(1)
+    json_path, html_path = write_reports(results, plan.out_dir)
+    print_table(results)
+    for r in results:
+        for line in r.errors:
+            click.echo(line, err=True)
+    counts = summary(results)
+    click.echo(f"wrote {json_path} and {html_path}")
+    if counts["failed"]:
+        sys.exit(CATALOGUE_FAILED)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

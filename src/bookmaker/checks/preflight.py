@@ -413,3 +413,10 @@ def preflight(data: bytes, config: BookConfig, layout: list[PageContent] | None 
 page_fonts = _fonts
 embedded = _embedded
 colour_spaces = _colour_spaces
+
+
+def page_count(data: bytes) -> int:
+    """The number of pages of a PDF's bytes."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
