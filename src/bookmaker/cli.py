@@ -152,11 +152,13 @@ def check(book_dir: Path, pdf_file: Path | None, epub_file: Path | None, cover_f
 
             data = target(book_dir, "epub").make(ctx, None, quiet, made.printed).data if epub_file is None else epub_file.read_bytes()
             stores = preflight_of(Made("epub", data), book.config)
-            if not no_epubcheck:
+            if not no_epubcheck and epub_file is not None:
+                epub_summary = run_epubcheck(epub_file)
+            elif not no_epubcheck:
                 with tempfile.NamedTemporaryFile(suffix=".epub") as tmp:
                     tmp.write(data)
                     tmp.flush()
-                    epub_summary = run_epubcheck(Path(tmp.name) if epub_file is None else epub_file)
+                    epub_summary = run_epubcheck(Path(tmp.name))
     except BookError as exc:
         _fail(exc)
         return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def jobs_of(plan: Plan) -> tuple[list[Job], list[TitleResult]]:
         key = title_key(title, plan.formats, environment + (epoch or ""))
         last = previous(out)
         if not plan.force and last is not None and last.key == key and last.status == "built":
-            skipped.append(TitleResult(**{**last.__dict__, "status": "skipped", "seconds": 0.0}))
+            skipped.append(replace(last, status="skipped", seconds=0.0))
             continue
         jobs.append(Job(title, out, plan.formats, key, plan.epubcheck, epoch))
     return jobs, skipped

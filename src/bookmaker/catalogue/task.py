@@ -75,12 +75,8 @@ def build_title(job: Job) -> TitleResult:
     if not errors:
         from ..core.paths import write_atomic
 
-        write_atomic(job.out_dir / RECORD, json.dumps(record(result), indent=1).encode("utf-8"))
+        write_atomic(job.out_dir / RECORD, json.dumps(asdict(result), indent=1).encode("utf-8"))
     return result
-
-
-def record(result: TitleResult) -> dict[str, object]:
-    return asdict(result)
 
 
 def _listed(outputs: object) -> tuple[tuple[str, str, int], ...]:

@@ -53,20 +53,22 @@ def read_package(data: bytes) -> Package:
         base = posixpath.dirname(opf_path)
         cover_id = next((m.get("content") for m in opf.iter(f"{{{_OPF_NS}}}meta") if m.get("name") == "cover"), None)
         items, cover, scripted = [], None, False
+        names = set(z.namelist())
         for el in opf.iter(f"{{{_OPF_NS}}}item"):
             href = posixpath.normpath(posixpath.join(base, el.get("href", "")))
+            if href not in names:
+                continue  # a manifest entry with no file: EPUBCheck's to report
             media_type, props = el.get("media-type", ""), frozenset((el.get("properties") or "").split())
-            raw = z.read(href)
             pixels = None
             if media_type.startswith("image/") and media_type != "image/svg+xml":
                 try:
-                    with PILImage.open(io.BytesIO(raw)) as img:
+                    with z.open(href) as stream, PILImage.open(stream) as img:  # its header only
                         pixels = img.size
                 except Exception:  # noqa: BLE001 - an unreadable image is EPUBCheck's to report
                     pixels = None
-            if media_type == "application/xhtml+xml" and (b"<script" in raw or "scripted" in props):
+            if media_type == "application/xhtml+xml" and ("scripted" in props or b"<script" in z.read(href)):
                 scripted = True
-            item = Item(href, media_type, props, len(raw), pixels)
+            item = Item(href, media_type, props, z.getinfo(href).file_size, pixels)
             items.append(item)
             if "cover-image" in props or (cover is None and el.get("id") == cover_id):
                 cover = item

@@ -50,10 +50,19 @@ def text(value: Any) -> str:
     return value.strip()
 
 
-def text_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
+def _one_or_list(value: Any, one: tuple[type, ...], expected: str, empty: bool = False) -> list[Any]:
+    """`value` as a list: one item of a type in `one` is a list of one; anything else not a list
+    (or an empty list, unless `empty`) is Invalid("expected <expected>, got …")."""
+    if isinstance(value, one):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+    if not isinstance(value, list) or not (value or empty):
+        raise Invalid(f"expected {expected}, got {value!r}")
+    return value
+
+
+def text_list(value: Any) -> tuple[str, ...]:
+    value = _one_or_list(value, (str,), "a list of non-empty strings")
+    if not all(isinstance(v, str) and v.strip() for v in value):
         raise Invalid(f"expected a list of non-empty strings, got {value!r}")
     return tuple(v.strip() for v in value)
 
@@ -166,9 +175,7 @@ def stores(value: Any) -> tuple[str, ...]:
     """`[ebook] store`: one store or a list of them, each known (core/stores.py), none twice."""
     from ..core.stores import STORE_NAMES
 
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not names:
-        raise Invalid(f"expected one of {', '.join(repr(a) for a in STORE_NAMES)}, or a list of them, got {value!r}")
+    names = _one_or_list(value, (str,), f"one of {', '.join(repr(a) for a in STORE_NAMES)}, or a list of them")
     for name in names:
         choice(name, STORE_NAMES)
     if len(set(names)) != len(names):
@@ -246,10 +253,7 @@ def authors(value: Any) -> tuple[Contributor, ...]:
     ({ name = "Ursula K. Le Guin", file_as = "Le Guin, Ursula K." }); one name alone is a list of one."""
     from ..core.model import Contributor
 
-    if isinstance(value, (str, dict)):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise Invalid(f"expected a list of names, or of tables such as {{ name = \"…\", file_as = \"Surname, Name\" }}, got {value!r}")
+    value = _one_or_list(value, (str, dict), 'a list of names, or of tables such as { name = "…", file_as = "Surname, Name" }')
     found = []
     for n, item in enumerate(value, start=1):
         what = f"author {n}"
@@ -268,10 +272,7 @@ def contributors(value: Any) -> tuple[Contributor, ...]:
     person one of the authors) and optionally the name as sorted, in the order the book credits them."""
     from ..core.model import CONTRIBUTOR_ROLES, Contributor
 
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        raise Invalid(f"expected a list of tables such as {{ name = \"…\", role = \"editor\" }}, got {value!r}")
+    value = _one_or_list(value, (dict,), 'a list of tables such as { name = "…", role = "editor" }', empty=True)
     found = []
     for n, item in enumerate(value, start=1):
         what = f"contributor {n}"
@@ -301,10 +302,7 @@ def subjects(value: Any) -> tuple[Subject, ...]:
     code with its heading's name ({ code = "PHO000000", name = "Photography / General" })."""
     from ..core.model import Subject
 
-    if isinstance(value, (str, dict)):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise Invalid(f"expected a list of BISAC codes and keywords, such as [\"PHO000000\", \"North Korea\"], got {value!r}")
+    value = _one_or_list(value, (str, dict), 'a list of BISAC codes and keywords, such as ["PHO000000", "North Korea"]')
     found = []
     for n, item in enumerate(value, start=1):
         what = f"subject {n}"

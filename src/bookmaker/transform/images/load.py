@@ -103,11 +103,11 @@ def load_image(config: BookConfig, ref: ImageRef, reporter: Reporter, cache: Bui
 def _screen_type(config: BookConfig, data: bytes, media_type: str, cache: BuildCache | None) -> str:
     """The media type the EPUB carries the image in, for the book's stores (screen.screen_type)."""
     from ...core.stores import screen_bound
-    from .screen import screen_type
+    from .screen import KEEP_FORMAT, screen_type
 
+    if media_type in KEEP_FORMAT:
+        return media_type  # no pixels to read, nothing to cache
     allowed = screen_bound(config.ebook_stores).image_types
-    if media_type == "image/jpeg" or media_type == SVG_MEDIA_TYPE:
-        return media_type  # no pixels to read
     found, _ = cached(cache, ("screen-type", ",".join(sorted(allowed)), data),
                       lambda: (screen_type(data, media_type, allowed).encode("ascii"), {}))
     return found.decode("ascii")

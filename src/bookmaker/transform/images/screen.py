@@ -31,6 +31,8 @@ _JPEG_QUALITY = 85  # a resized photograph; one that only loses its metadata kee
 _FEW_COLOURS = 256
 _PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"pHYs", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"bKGD"}
 _JPEG_META = ("exif", "xmp", "comment", "photoshop", "XML:com.adobe.xmp")
+# Carried in their own format whatever their pixels: vectors, and photographs already in JPEG
+KEEP_FORMAT = frozenset({SVG, JPEG})
 
 
 def _has_alpha(img: PILImage.Image) -> bool:
@@ -47,15 +49,13 @@ def _few_colours(img: PILImage.Image) -> bool:
 
 def screen_type(data: bytes, media_type: str, allowed: frozenset[str]) -> str:
     """The media type the EPUB carries this image in (see the module's docstring)."""
-    if media_type == SVG:
-        return SVG
+    if media_type in KEEP_FORMAT:
+        return media_type
     with PILImage.open(io.BytesIO(data)) as img:
         if media_type == GIF and getattr(img, "is_animated", False) and GIF in allowed:
             return GIF
         if media_type == WEBP and WEBP in allowed:
             return WEBP
-        if media_type == JPEG:
-            return JPEG
         if _has_alpha(img) or _few_colours(img):
             return PNG
         return JPEG
