@@ -1,4 +1,5 @@
-"""Shared fixtures. Each built book is validated once per session (EPUBCheck costs a JVM start)."""
+"""Shared fixtures. Each built book is validated once per session, by one resident EPUBCheck JVM
+for the whole session (checks/validate.resident_epubcheck)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, run_epubcheck
+from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, resident_epubcheck
 from bookmaker.core.errors import Reporter
 from bookmaker.pipeline import Output, build
 
@@ -67,7 +68,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Built:
 @pytest.fixture(scope="session")
 def epubcheck_report(sample: Built) -> Report:
     try:
-        return run_epubcheck(sample.epub)
+        return resident_epubcheck().check(sample.epub)
     except ValidatorMissing as exc:
         need(str(exc))
         raise

@@ -52,7 +52,7 @@ from mdit_py_plugins.superscript import superscript_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 from bookmaker.checks.preflight import preflight
-from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, run_epubcheck
+from bookmaker.checks.validate import Report, ValidatorMissing, run_ace, resident_epubcheck
 from bookmaker.source.config import load_config
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -463,7 +463,7 @@ def corpus_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             outcome = _build(root, tmp_path_factory.mktemp(f"corpus-{name}"))
             book = CorpusBook(name, root, expected_warnings(root), outcome)
             if not isinstance(outcome, str):
-                book = CorpusBook(name, root, book.expected, outcome, pool.submit(run_epubcheck, outcome.epub),
+                book = CorpusBook(name, root, book.expected, outcome, pool.submit(resident_epubcheck().check, outcome.epub),
                                   pool.submit(run_ace, outcome.epub, ROOT))
             books[name] = book
         yield books

@@ -195,11 +195,11 @@ def test_epub_links_and_index_markup(built: object) -> None:
 
 
 def test_epubcheck_and_ace_report_nothing(built: object) -> None:
-    from bookmaker.checks.validate import ValidatorMissing, run_ace, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, run_ace, resident_epubcheck
 
     epub = built.epub  # type: ignore[attr-defined]
     try:
-        report = run_epubcheck(epub)
+        report = resident_epubcheck().check(epub)
     except ValidatorMissing as exc:
         need(str(exc))
     assert report.counts.get("errors", 0) == 0 and report.counts.get("warnings", 0) == 0, report.findings

@@ -53,10 +53,10 @@ def test_new_book_builds_clean_and_passes_epubcheck(tmp_path: Path) -> None:
     assert "art still to come: 1 image drawn as placeholder: images/figure-1.jpg" in built.stdout
     epub = tmp_path / "build" / "my-book.epub"
     assert epub.is_file() and (tmp_path / "build" / "my-book.pdf").is_file()
-    from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, resident_epubcheck
 
     try:
-        report = run_epubcheck(epub)
+        report = resident_epubcheck().check(epub)
     except ValidatorMissing as exc:
         need(str(exc))
         return

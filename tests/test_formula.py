@@ -446,7 +446,7 @@ def math_epub(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_epubcheck_accepts_the_mathml(math_epub: Path) -> None:
-    from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, resident_epubcheck
 
     with zipfile.ZipFile(math_epub) as z:
         chapter = z.read("EPUB/01-one.xhtml").decode("utf-8")
@@ -454,7 +454,7 @@ def test_epubcheck_accepts_the_mathml(math_epub: Path) -> None:
     assert chapter.count("<math ") == 14 and chapter.count('encoding="application/x-tex"') == 14
     assert 'href="01-one.xhtml"' in opf and 'properties="mathml"' in opf
     try:
-        report = run_epubcheck(math_epub)
+        report = resident_epubcheck().check(math_epub)
     except ValidatorMissing as exc:
         need(str(exc))
         raise

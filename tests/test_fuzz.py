@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bookmaker.backends.epub import EpubBackend
-from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+from bookmaker.checks.validate import ValidatorMissing, resident_epubcheck
 from bookmaker.core.context import BuildContext, build_timestamp
 from bookmaker.core.errors import BookError, Reporter
 from bookmaker.render.layout import render_epub
@@ -137,7 +137,7 @@ def test_a_sample_of_generated_chapters_passes_epubcheck(tmp_path: Path) -> None
     epub = tmp_path / "sampled.epub"
     epub.write_bytes(epub_bytes(root))
     try:
-        report = run_epubcheck(epub)
+        report = resident_epubcheck().check(epub)
     except ValidatorMissing as exc:
         need(str(exc))
         raise

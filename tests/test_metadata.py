@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+from bookmaker.checks.validate import ValidatorMissing, resident_epubcheck
 from bookmaker.core.errors import ConfigError
 from bookmaker.core.model import CONTRIBUTOR_ROLES, MARC_RELATORS
 from bookmaker.source.config import load_config
@@ -180,7 +180,7 @@ def test_the_cover_barcode_is_the_print_isbn(credited: tuple[Path, Built], tmp_p
 
 def test_epubcheck_reports_nothing(credited: tuple[Path, Built]) -> None:
     try:
-        report = run_epubcheck(credited[1].epub)
+        report = resident_epubcheck().check(credited[1].epub)
     except ValidatorMissing as exc:
         need(str(exc))
         return

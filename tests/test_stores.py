@@ -118,12 +118,12 @@ def test_the_built_epub_passes_its_stores_and_epubcheck(photo_book: dict[str, Pa
     report = check_stores(photo_book["epub"].read_bytes(), config)
     assert report.passed, report.results
     assert {r.rule.split(":")[0] for r in report.results} == {"apple", "kdp"}
-    from bookmaker.checks.validate import ValidatorMissing, run_epubcheck
+    from bookmaker.checks.validate import ValidatorMissing, resident_epubcheck
 
     from .conftest import need
 
     try:
-        epubcheck = run_epubcheck(photo_book["epub"])
+        epubcheck = resident_epubcheck().check(photo_book["epub"])
     except ValidatorMissing as exc:
         need(str(exc))
         return

@@ -19,7 +19,7 @@ from pypdf import PdfWriter
 
 from bookmaker.cache.build import BuildCache
 from bookmaker.checks.preflight import RuleResult, preflight
-from bookmaker.checks.validate import Report, ValidatorMissing, run_epubcheck
+from bookmaker.checks.validate import Report, ValidatorMissing, resident_epubcheck
 from bookmaker.core.errors import ImageError, Reporter
 from bookmaker.core.model import PageContent  # the page boxes preflight reads
 from bookmaker.core.profiles import PROFILES
@@ -380,7 +380,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> SvgBuilds:
 @pytest.fixture(scope="module")
 def epubcheck(builds: SvgBuilds) -> Report:
     try:
-        return run_epubcheck(builds.rgb.epub)
+        return resident_epubcheck().check(builds.rgb.epub)
     except ValidatorMissing as exc:
         need(str(exc))
         raise

@@ -93,10 +93,10 @@ def _pages(outputs: list) -> int | None:  # type: ignore[type-arg]
 
 
 def _epubcheck(epub: Path) -> tuple[str, tuple[str, ...]]:
-    from ..checks.validate import ValidatorMissing, run_epubcheck
+    from ..checks.validate import ValidatorMissing, resident_epubcheck
 
     try:
-        report = run_epubcheck(epub)
+        report = resident_epubcheck().check(epub)  # one JVM a worker process, not one a title
     except ValidatorMissing as exc:
         return f"not run: {exc}", ()
     if report.clean:
