@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bookmaker.catalogue.run import Plan, client_for, run
+from bookmaker.catalogue.run import WORKER_CONFIG, Plan, client_for, run
 from bookmaker.catalogue.titles import find_titles
 from bookmaker.source.scaffold import create
 
@@ -124,6 +124,11 @@ def test_a_worker_killed_during_a_build_has_its_title_built_by_another(tmp_path:
             killer.start()
             results = run(plan, client)
             killer.join()
+            # the workers (the one started again after the kill too) run with the catalogue's settings
+            import dask
+
+            settings = client.run(lambda: {key: dask.config.get(key) for key in WORKER_CONFIG})
+            assert len(settings) == 2 and all(s == WORKER_CONFIG for s in settings.values()), settings
     finally:
         del os.environ["SOURCE_DATE_EPOCH"]
     assert killed, "the sample's worker was never seen building it"
@@ -149,3 +154,44 @@ def test_catalogue_toml_lists_titles_and_a_missing_one_is_a_located_error(tmp_pa
     assert proc.returncode == 3 and proc.stderr.strip() == f"{root / 'catalogue.toml'}:4: error: title 'gone': no book.toml in {root / 'gone'}"
     (root / "catalogue.toml").write_text('titles = ["two"]\n', encoding="utf-8")
     assert [t.name for t in find_titles(root)] == ["two"]
+
+
+def test_an_existing_cluster_started_as_the_readme_says_builds_the_titles(tmp_path: Path) -> None:
+    """`--scheduler`: a scheduler and a worker started with the `dask` commands of the README, on
+    loopback; the titles are built and checked there (the worker keeps its own EPUBCheck JVM)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = Path(sys.executable).with_name("dask")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    root = tmp_path / "titles"
+    for name in ("one", "two"):
+        create(root / name, title=f"Book {name.title()}")
+    out = tmp_path / "out"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    scheduler = subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], **quiet)  # type: ignore[call-overload]
+    worker = subprocess.Popen([str(dask), "worker", address, "--nthreads", "1", "--nworkers", "1",
+                               "--memory-limit", "2GiB", "--no-dashboard"], **quiet)  # type: ignore[call-overload]
+    try:
+        proc = run_cli(str(root), "-o", str(out), "--scheduler", address)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        report = json.loads((out / "catalogue.json").read_text(encoding="utf-8"))
+        titles = {t["name"]: t for t in report["titles"]}
+        assert set(titles) == {"one", "two"}
+        for title in titles.values():
+            assert title["status"] == "built" and title["epubcheck"] == "passed", title
+            assert title["worker"].startswith("tcp://127.0.0.1:"), title  # built by that worker
+            assert {p.suffix for p in (out / title["name"]).glob("*.*")} >= {".epub", ".pdf"}, title
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

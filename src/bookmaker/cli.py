@@ -364,7 +364,7 @@ def catalogue(catalogue_dir: Path, out_dir: Path, scheduler: str | None, workers
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .catalogue.report import print_table, summary, write_reports
-    from .catalogue.run import client_for, plan_for, run
+    from .catalogue.run import client_for, plan_for, run, shared_epubcheck
 
     try:
         plan = plan_for(catalogue_dir, out_dir.resolve(), tuple(formats), force, not no_epubcheck)
@@ -374,13 +374,14 @@ def catalogue(catalogue_dir: Path, out_dir: Path, scheduler: str | None, workers
     columns = (TextColumn("catalogue"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]} failed, {task.fields[running]} running"), TimeElapsedColumn())
     try:
-        with client_for(scheduler, workers) as client, Progress(*columns, transient=False) as progress:
+        with client_for(scheduler, workers) as client, shared_epubcheck(plan, local=scheduler is None) as planned, \
+                Progress(*columns, transient=False) as progress:
             bar = progress.add_task("titles", total=len(plan.titles), failed=0, running=0)
 
             def show(counts: dict[str, int]) -> None:
                 progress.update(bar, completed=counts["done"] + counts["failed"], failed=counts["failed"], running=counts["running"])
 
-            results = run(plan, client, show)
+            results = run(planned, client, show)
     except OSError as exc:
         click.echo(f"{scheduler or 'localhost'}: error: cannot reach the Dask scheduler: {exc}", err=True)
         sys.exit(1)

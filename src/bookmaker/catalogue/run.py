@@ -22,6 +22,25 @@ from .titles import Title, environment_key, find_titles, title_key
 
 RETRIES = 1
 
+# Dask settings for a LocalCluster's workers (an existing cluster's workers keep their own).
+# bookmaker's workers start processes of their own (EPUBCheck's JVM), so they must not be
+# daemons. A worker's event loop wakes every 20 ms (its tick), samples the running task's stack
+# every 10 ms for the dashboard's profile, reads its memory every 100 ms and the machine's load
+# every 500 ms for the dashboard; each wake takes the GIL from the build. Measured on 20 titles,
+# alternating runs (benchmarks/RESULTS-catalogue.md): the first three at 1 s, off and 1 s made
+# both one worker and two 7-11% faster (one of them alone changed nothing measurable); the
+# machine's load read every 5 s made two workers 3% faster and one no faster. A catalogue run
+# opens no dashboard, and the memory limit is still enforced, a second at most after a worker
+# goes over it.
+WORKER_CONFIG = {
+    "distributed.worker.daemon": False,
+    "distributed.logging.distributed": "error",
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -30,6 +49,7 @@ class Plan:
     formats: tuple[str, ...]
     force: bool = False
     epubcheck: bool = True
+    epubcheck_socket: str | None = None  # where the workers find a resident EPUBCheck (shared_epubcheck)
 
 
 @contextmanager
@@ -39,8 +59,7 @@ def client_for(scheduler: str | None, workers: int | None) -> Iterator[Any]:
     import dask
     from distributed import Client, LocalCluster
 
-    # bookmaker's workers start processes of their own (EPUBCheck's JVM); they must not be daemons
-    with dask.config.set({"distributed.worker.daemon": False, "distributed.logging.distributed": "error"}):
+    with dask.config.set(WORKER_CONFIG):
         if scheduler:
             with Client(scheduler, timeout="30s") as client:
                 yield client
@@ -49,6 +68,28 @@ def client_for(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
             yield client
+
+
+@contextmanager
+def shared_epubcheck(plan: Plan, local: bool) -> Iterator[Plan]:
+    """The plan, with the socket of a resident EPUBCheck JVM started for it when its workers are
+    this machine's (a LocalCluster): they all check there, so the JVM's start and cold code
+    (about 4 s of CPU) are paid once, not once a worker. Workers elsewhere, or a runtime where
+    the resident JVM cannot start, check in JVMs of their own."""
+    if not (local and plan.epubcheck):
+        yield plan
+        return
+    from ..checks.validate import ResidentEpubCheck, ValidatorMissing
+
+    resident = ResidentEpubCheck()
+    try:
+        try:
+            socket = resident.start()
+        except ValidatorMissing:
+            socket = None  # each title's result says EPUBCheck did not run, and why
+        yield replace(plan, epubcheck_socket=str(socket) if socket else None)
+    finally:
+        resident.close()
 
 
 def jobs_of(plan: Plan) -> tuple[list[Job], list[TitleResult]]:
@@ -64,7 +105,7 @@ def jobs_of(plan: Plan) -> tuple[list[Job], list[TitleResult]]:
         if not plan.force and last is not None and last.key == key and last.status == "built":
             skipped.append(replace(last, status="skipped", seconds=0.0))
             continue
-        jobs.append(Job(title, out, plan.formats, key, plan.epubcheck, epoch))
+        jobs.append(Job(title, out, plan.formats, key, plan.epubcheck, epoch, plan.epubcheck_socket))
     return jobs, skipped
 
 

@@ -22,6 +22,7 @@ class Job:
     key: str  # titles.title_key: written with the result, for the next run to skip on
     epubcheck: bool = True
     epoch: str | None = None  # SOURCE_DATE_EPOCH of the command, for workers that do not share its environment
+    epubcheck_socket: str | None = None  # the machine's resident EPUBCheck (a LocalCluster's workers share it)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def build_title(job: Job) -> TitleResult:
         return TitleResult(job.title.name, "failed", time.perf_counter() - started, tuple(map(str, exc.diagnostics)),
                            len(reporter.warnings), worker=where)
     epub = next((o.path for o in outputs if o.format == "epub"), None)
-    epubcheck, errors = _epubcheck(epub) if job.epubcheck and epub is not None else ("not run", ())
+    epubcheck, errors = _epubcheck(epub, job.epubcheck_socket) if job.epubcheck and epub is not None else ("not run", ())
     result = TitleResult(
         job.title.name, "failed" if errors else "built", time.perf_counter() - started, errors, len(reporter.warnings),
         _pages(outputs), _listed(outputs), "passed", epubcheck, where, job.key,
@@ -92,11 +93,12 @@ def _pages(outputs: list) -> int | None:  # type: ignore[type-arg]
     return page_count(pdf.read_bytes())
 
 
-def _epubcheck(epub: Path) -> tuple[str, tuple[str, ...]]:
+def _epubcheck(epub: Path, socket: str | None) -> tuple[str, tuple[str, ...]]:
     from ..checks.validate import ValidatorMissing, resident_epubcheck
 
     try:
-        report = resident_epubcheck().check(epub)  # one JVM a worker process, not one a title
+        # one JVM for the machine's workers (or, without it, one a worker process), not one a title
+        report = resident_epubcheck(Path(socket) if socket else None).check(epub)
     except ValidatorMissing as exc:
         return f"not run: {exc}", ()
     if report.clean:

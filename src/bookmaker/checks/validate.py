@@ -110,38 +110,66 @@ def _report_of(out: Path, printed: str) -> Report:
 
 
 RESIDENT_SOURCE = Path(__file__).with_name("EpubCheckResident.java")
+RESIDENT_START_TIMEOUT = 120  # seconds for Java to compile the class and listen
 
 
 class ResidentEpubCheck:
     """One JVM that checks EPUB after EPUB (`bookmaker catalogue`'s workers, the test suite).
 
-    A JVM of its own costs an EPUB about 3 s before EPUBCheck reads a byte (the JVM's start, its
-    classes, its schemas compiled); this one pays that once and then checks the sample's EPUB in
-    about 0.2 s. It runs EPUBCheck's own command line (`EpubChecker.run`, the class `-jar` runs)
-    with the same arguments and JVM options as `run_epubcheck`, so the report is the same. Java
-    runs `EpubCheckResident.java` from source, which needs the JDK's compiler module; where the
-    runtime has none, or the JVM cannot start, every check falls back to `run_epubcheck`.
-    One check at a time (a lock); the JVM ends when `close` is called or this process ends."""
+    A JVM of its own costs each EPUB about 3 s of start and cold code (EPUBCheck's classes loaded,
+    its schemas compiled) before the check proper; a resident one pays that once and then checks
+    the sample's EPUB in about 0.2 s. It runs EPUBCheck's own command line (`EpubChecker.run`, the
+    class `-jar` runs) with the same arguments and JVM options as `run_epubcheck`, so the report
+    is the same.
 
-    def __init__(self) -> None:
+    The JVM (`EpubCheckResident.java`, which Java compiles on start: the JDK's compiler module and
+    Java 16+ for Unix sockets) listens on a Unix socket in a private temporary folder. Made with
+    no `socket`, this object starts its own JVM, which ends when `close` is called or this process
+    ends; made with the `socket` of another process's JVM (a catalogue's workers share the one
+    the `catalogue` command started), it checks there. When that JVM is gone, it starts its own;
+    when no JVM can start (a runtime without the compiler), every check runs in a JVM of its own
+    (`run_epubcheck`). One check at a time, in this process and in the JVM.
+    """
+
+    def __init__(self, socket: Path | None = None) -> None:
         self._lock = threading.Lock()
+        self._shared = socket  # another process's JVM, until it is found gone
         self._proc: subprocess.Popen[str] | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._log: Any = None
-        self._answered = False  # the running JVM has answered at least once
+        self._conn: Any = None  # (socket, reader) of the connection
+        self._answered = False  # the JVM connected to has answered at least once
         self.unavailable: str | None = None  # why every check runs in a JVM of its own
 
     @property
     def jvm(self) -> int | None:
-        """The process id of the running JVM, if one is running."""
+        """The process id of the JVM this object started, if it is running."""
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def socket(self) -> Path | None:
+        """Where the JVM in use listens (for other processes to share it), if one is in use."""
+        if self._proc is not None and self._folder is not None:
+            return Path(self._folder.name) / "epubcheck.sock"
+        return self._shared
+
+    def start(self) -> Path | None:
+        """Start this object's own JVM now rather than at the first check: its socket, or None
+        when no JVM can start here (`unavailable` says why)."""
+        with self._lock:
+            if self._proc is None and self.unavailable is None:
+                self._start()
+            return self.socket if self._proc is not None else None
 
     def check(self, epub: Path) -> Report:
         if any(c in str(epub) for c in "\t\n\r"):
             return run_epubcheck(epub)  # the protocol separates arguments with tabs and runs with lines
         with self._lock:
-            if self.unavailable is None and self._proc is None:
+            if self._conn is None and self._shared is not None:
+                self._connect(self._shared)
+            if self._conn is None and self._proc is None and self.unavailable is None:
                 self._start()
-            if self._proc is None:
+            if self._conn is None:
                 return run_epubcheck(epub)
             with tempfile.TemporaryDirectory() as tmp:
                 out, printed = Path(tmp) / "report.json", Path(tmp) / "printed.txt"
@@ -153,35 +181,67 @@ class ResidentEpubCheck:
 
     def _start(self) -> None:
         java, jar = _java(), epubcheck_jar()
+        self._folder = tempfile.TemporaryDirectory(prefix="bookmaker-epubcheck-")  # mode 0700
+        path = Path(self._folder.name) / "epubcheck.sock"
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-        self._proc = subprocess.Popen([java, *JVM_OPTIONS, "-cp", str(jar), str(RESIDENT_SOURCE)],
+        self._proc = subprocess.Popen([java, *JVM_OPTIONS, "-cp", str(jar), str(RESIDENT_SOURCE), str(path)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                      text=True, encoding="utf-8", bufsize=1)
-        self._answered = False
-
-    def _ask(self, line: str) -> str | None:
-        """EPUBCheck's exit code for one run, or None when the JVM is gone (it is then not used
-        again if it never answered: the runtime cannot run it)."""
-        assert self._proc is not None and self._proc.stdin is not None and self._proc.stdout is not None
-        try:
-            self._proc.stdin.write(line + "\n")
-            self._proc.stdin.flush()
-            ready, _, _ = select.select([self._proc.stdout], [], [], EPUBCHECK_TIMEOUT)
-            answer = self._proc.stdout.readline().strip() if ready else ""
-        except (BrokenPipeError, OSError):
-            answer = ""
-        if answer:
-            self._answered = True
-            return answer
-        if not self._answered:
+                                      text=True, encoding="utf-8")
+        assert self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], RESIDENT_START_TIMEOUT)
+        if not (ready and self._proc.stdout.readline().strip() == "ready" and self._connect(path)):
             self._log.seek(0)
             said = self._log.read().strip().splitlines()
             self.unavailable = (f"{RESIDENT_SOURCE.name} did not start in Java: "
                                 f"{said[0] if said else 'the JVM ended without a word'}")
-        self._stop()
+            self._stop()
+
+    def _connect(self, path: Path) -> bool:
+        import socket as sockets
+
+        conn = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+        try:
+            conn.connect(str(path))
+        except OSError:
+            conn.close()
+            if path == self._shared:
+                self._shared = None  # that JVM is gone: this process starts its own
+            return False
+        conn.settimeout(EPUBCHECK_TIMEOUT)
+        self._conn = (conn, conn.makefile("r", encoding="utf-8"))
+        self._answered = False
+        return True
+
+    def _ask(self, line: str) -> str | None:
+        """EPUBCheck's exit code for one run, or None when the JVM is gone (an own JVM is then
+        started again at the next check if it had answered, else not: it cannot run here)."""
+        conn, reader = self._conn
+        try:
+            conn.sendall((line + "\n").encode("utf-8"))
+            answer = reader.readline().strip()
+        except OSError:
+            answer = ""
+        if answer:
+            self._answered = True
+            return answer
+        self._disconnect()
+        if self._shared is not None:
+            self._shared = None  # the shared JVM went away: this process starts its own next time
+        else:
+            if not self._answered:
+                self.unavailable = f"{RESIDENT_SOURCE.name}: the JVM stopped answering before its first check"
+            self._stop()
         return None
 
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            conn, reader = self._conn
+            self._conn = None
+            reader.close()
+            conn.close()
+
     def _stop(self) -> None:
+        self._disconnect()
         proc, self._proc = self._proc, None
         if proc is not None:
             for stream in (proc.stdin, proc.stdout):
@@ -197,22 +257,25 @@ class ResidentEpubCheck:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     def close(self) -> None:
         with self._lock:
             self._stop()
 
 
-_RESIDENT: ResidentEpubCheck | None = None
+_RESIDENT: dict[Path | None, ResidentEpubCheck] = {}
 
 
-def resident_epubcheck() -> ResidentEpubCheck:
-    """This process's resident EPUBCheck, started on its first check and closed at exit."""
-    global _RESIDENT
-    if _RESIDENT is None:
-        _RESIDENT = ResidentEpubCheck()
-        atexit.register(_RESIDENT.close)
-    return _RESIDENT
+def resident_epubcheck(socket: Path | None = None) -> ResidentEpubCheck:
+    """This process's resident EPUBCheck (on the JVM listening at `socket`, else one of its own),
+    started at its first check and closed at exit."""
+    if socket not in _RESIDENT:
+        _RESIDENT[socket] = ResidentEpubCheck(socket)
+        atexit.register(_RESIDENT[socket].close)
+    return _RESIDENT[socket]
 
 
 def ace_command(project_root: Path | None = None) -> list[str]:
