@@ -159,6 +159,37 @@ def test_the_azw3_carries_the_title_and_authors(sample_azw3: Converted) -> None:
     assert "Series" not in azw3
 
 
+def _exth(azw3: Path) -> dict[int, list[bytes]]:
+    """The EXTH records of an AZW3's first header record (MOBI/KF8: the metadata a Kindle reads)."""
+    import struct
+
+    data = azw3.read_bytes()
+    (rec0,) = struct.unpack_from(">I", data, 78)  # the first record's offset, after the 78-byte PDB header
+    assert data[rec0 + 16:rec0 + 20] == b"MOBI"
+    (mobi_length,) = struct.unpack_from(">I", data, rec0 + 20)
+    at = rec0 + 16 + mobi_length
+    assert data[at:at + 4] == b"EXTH"
+    (count,) = struct.unpack_from(">I", data, at + 8)
+    at += 12
+    records: dict[int, list[bytes]] = {}
+    for _ in range(count):
+        kind, size = struct.unpack_from(">II", data, at)
+        records.setdefault(kind, []).append(data[at + 8:at + size])
+        at += size
+    return records
+
+
+def test_the_azw3_records_what_calibre_keeps_of_the_credits(sample_azw3: Converted) -> None:
+    """Not only ebook-meta's reading: the Kindle file itself has the author as its one creator
+    (EXTH 100) and, as contributor (108), calibre's own credit alone. calibre's conversion drops
+    the EPUB's `dc:contributor`s (6.13); should a later calibre keep them, this fails and should
+    then require the translator and the illustrator there."""
+    records = _exth(sample_azw3.azw3)
+    assert records[100] == [b"Anonymous"]
+    assert records[503] == [load_config(sample_azw3.root).title.encode("utf-8")]
+    assert [r.startswith(b"calibre") for r in records.get(108, [])] == [True]
+
+
 def test_the_azw3_cover_is_the_epubs_cover(sample_azw3: Converted) -> None:
     from PIL import Image, ImageChops, ImageStat
 
