@@ -21,9 +21,9 @@ import java.nio.file.Paths;
  * of once a book.
  *
  * It listens on the Unix socket named by its one argument and says "ready" on standard output
- * once it does; whatever it prints after that goes to standard error. On a connection, each line is one run's arguments, separated by tabs, the last
- * one the path of a file to write what EPUBCheck printed to; each answer is one line, EPUBCheck's
- * exit code. Runs are one at a time (EPUBCheck prints to System.out, which is the JVM's own).
+ * once it does; whatever it prints after that goes to standard error. On a connection, each
+ * line is one run's arguments, separated by tabs, the last one the path of a file to write what
+ * EPUBCheck printed to; each answer is one line, EPUBCheck's exit code. Runs are one at a time (EPUBCheck prints to System.out, which is the JVM's own).
  * End of standard input (whoever started it closing the pipe, or dying) ends the JVM.
  */
 public final class EpubCheckResident {

@@ -80,6 +80,9 @@ def _arguments(epub: Path, report: Path) -> list[str]:
     return [str(epub), "-u", "--json", str(report)]
 
 
+EPUBCHECK_TIMEOUT = 600  # seconds for one EPUB
+
+
 def run_epubcheck(epub: Path) -> Report:
     """EPUBCheck on one EPUB, in a JVM of its own (`bookmaker check`: one book, one JVM)."""
     java = _java()
@@ -89,9 +92,6 @@ def run_epubcheck(epub: Path) -> Report:
         proc = subprocess.run([java, *JVM_OPTIONS, "-jar", str(jar), *_arguments(epub, out)],
                               capture_output=True, text=True, timeout=EPUBCHECK_TIMEOUT)
         return _report_of(out, proc.stderr.strip() or proc.stdout.strip())
-
-
-EPUBCHECK_TIMEOUT = 600  # seconds for one EPUB
 
 
 def _report_of(out: Path, printed: str) -> Report:
@@ -136,6 +136,7 @@ class ResidentEpubCheck:
         self._shared = socket  # another process's JVM, until it is found gone
         self._proc: subprocess.Popen[str] | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._own: Path | None = None  # the socket of the JVM this object started
         self._log: Any = None
         self._conn: Any = None  # (socket, reader) of the connection
         self._answered = False  # the JVM connected to has answered at least once
@@ -149,9 +150,7 @@ class ResidentEpubCheck:
     @property
     def socket(self) -> Path | None:
         """Where the JVM in use listens (for other processes to share it), if one is in use."""
-        if self._proc is not None and self._folder is not None:
-            return Path(self._folder.name) / "epubcheck.sock"
-        return self._shared
+        return self._own if self._proc is not None else self._shared
 
     def start(self) -> Path | None:
         """Start this object's own JVM now rather than at the first check: its socket, or None
@@ -182,7 +181,7 @@ class ResidentEpubCheck:
     def _start(self) -> None:
         java, jar = _java(), epubcheck_jar()
         self._folder = tempfile.TemporaryDirectory(prefix="bookmaker-epubcheck-")  # mode 0700
-        path = Path(self._folder.name) / "epubcheck.sock"
+        path = self._own = Path(self._folder.name) / "epubcheck.sock"
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self._proc = subprocess.Popen([java, *JVM_OPTIONS, "-cp", str(jar), str(RESIDENT_SOURCE), str(path)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
@@ -259,7 +258,7 @@ class ResidentEpubCheck:
             self._log = None
         if self._folder is not None:
             self._folder.cleanup()
-            self._folder = None
+            self._folder = self._own = None
 
     def close(self) -> None:
         with self._lock:
